@@ -1,0 +1,19 @@
+"""The hardware level: integer networks, chip profiles, backends that run them, and their costs."""
+
+from hw_models.activity import ActivityCounts
+from hw_models.errors import HardwareError, NetxFormatError
+from hw_models.network import DenseLayer, Network, SignMode, dense_network
+from hw_models.profile import ChipProfile, available_profiles, load_profile
+
+__all__ = [
+    "ActivityCounts",
+    "ChipProfile",
+    "DenseLayer",
+    "HardwareError",
+    "Network",
+    "NetxFormatError",
+    "SignMode",
+    "available_profiles",
+    "dense_network",
+    "load_profile",
+]

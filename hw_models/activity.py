@@ -1,0 +1,68 @@
+"""Activity counts: what a network did during one inference, per sample and per layer.
+
+These counts are the interface between the backends (which produce them) and the
+energy/latency model (which prices them with a chip profile). Every array has shape
+(batch, n_layers); layer l means "the synapses into layer l plus layer l's neurons".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+COUNT_FIELDS = (
+    "input_spikes",  # spikes arriving at layer l's synapses (from the input or layer l-1)
+    "synaptic_ops",  # (spike, synapse) events whose effective weight is non-zero
+    "active_neuron_updates",  # neuron-steps with non-zero state (u or v) or non-zero input
+    "inactive_neuron_updates",  # the remaining neuron-steps (n_neurons * T - active)
+    "output_spikes",  # spikes emitted by layer l's neurons
+    "delayed_events",  # synaptic events queued with a delay > 0 (DelayDense)
+)
+
+
+@dataclass(frozen=True)
+class ActivityCounts:
+    input_spikes: np.ndarray
+    synaptic_ops: np.ndarray
+    active_neuron_updates: np.ndarray
+    inactive_neuron_updates: np.ndarray
+    output_spikes: np.ndarray
+    delayed_events: np.ndarray
+    timesteps: int
+
+    def __post_init__(self) -> None:
+        shapes = {np.shape(getattr(self, name)) for name in COUNT_FIELDS}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+            raise ValueError(f"activity counts must all be (batch, n_layers) arrays, got shapes {shapes}")
+        for name in COUNT_FIELDS:
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64))
+
+    @property
+    def batch(self) -> int:
+        return self.input_spikes.shape[0]
+
+    @property
+    def n_layers(self) -> int:
+        return self.input_spikes.shape[1]
+
+    def per_sample_totals(self) -> dict[str, np.ndarray]:
+        """Each count summed over layers: {name: (batch,)}."""
+        return {name: getattr(self, name).sum(axis=1) for name in COUNT_FIELDS}
+
+    def mean_per_layer(self) -> dict[str, np.ndarray]:
+        """Each count averaged over samples: {name: (n_layers,)}."""
+        return {name: getattr(self, name).mean(axis=0) for name in COUNT_FIELDS}
+
+    def scaled(self, factor: int) -> "ActivityCounts":
+        """Every count multiplied by `factor` (used to check the energy model's linearity)."""
+        return ActivityCounts(**{name: getattr(self, name) * factor for name in COUNT_FIELDS}, timesteps=self.timesteps)
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name).tolist() for name in COUNT_FIELDS} | {"timesteps": self.timesteps}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ActivityCounts":
+        return cls(**{name: np.asarray(data[name]) for name in COUNT_FIELDS}, timesteps=int(data["timesteps"]))
+
+

@@ -1,0 +1,43 @@
+"""Make lava-nc 0.10 importable on Python 3.11+ without editing site-packages.
+
+`lava.magma.compiler.var_model` uses `ByteEncoder()` instances as dataclass field
+defaults. Python 3.11 rejects any unhashable default as "mutable" (3.10 only rejected
+list/dict/set), so the module fails at import. We import that one module while
+`dataclasses.dataclass` gives `ByteEncoder` identity hashing, which restores exactly the
+3.10 behaviour Lava was written against. Call `ensure_lava_importable()` before the first
+`import lava...`; every module of ours that imports Lava does so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+
+_VAR_MODEL = "lava.magma.compiler.var_model"
+_CLASSES_USED_AS_DEFAULTS = ("ByteEncoder",)
+
+
+def _dataclass_with_hashable_defaults(original):
+    def patched(cls=None, /, **kwargs):
+        def wrap(klass):
+            result = original(klass, **kwargs)
+            if klass.__module__ == _VAR_MODEL and klass.__name__ in _CLASSES_USED_AS_DEFAULTS:
+                result.__hash__ = object.__hash__
+            return result
+
+        return wrap if cls is None else wrap(cls)
+
+    return patched
+
+
+def ensure_lava_importable() -> None:
+    """Import Lava's var_model under the 3.10-compatible dataclass rule (idempotent)."""
+    if sys.version_info < (3, 11) or _VAR_MODEL in sys.modules:
+        return
+    original = dataclasses.dataclass
+    dataclasses.dataclass = _dataclass_with_hashable_defaults(original)
+    try:
+        importlib.import_module(_VAR_MODEL)
+    finally:
+        dataclasses.dataclass = original
