@@ -66,7 +66,7 @@ class PopulationEncoder(Encoder):
 
     def _encode(self, x: np.ndarray, timesteps: int, rng: np.random.Generator) -> np.ndarray:
         p = self._params
-        member = memberships(x, p["bins"], p["field"], p["width"]).reshape(x.shape[0], -1)
+        member = memberships(x, p["bins"], p["field"], p["width"]).reshape(x.shape[0], x.shape[1] * p["bins"])
         if p["code"] == "latency":
             return latency_spikes(member, timesteps, "linear", p["threshold"], single_spike=True)
         mode = "bernoulli" if p["code"] == "rate" else "regular"
