@@ -120,22 +120,37 @@ def stratified_subsample(labels: np.ndarray, max_samples: int, rng: np.random.Ge
     return np.sort(np.argsort(keys, kind="stable")[:max_samples])
 
 
+def _apportion(counts: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Per-class sizes near counts * fraction that sum to round(total * fraction).
+
+    Largest-remainder rounding: rounding each class on its own would drift the split sizes
+    (ten classes of 10 at 0.25 would hold out 20, not 25).
+    """
+    quota = counts * fraction
+    sizes = np.floor(quota).astype(np.int64)
+    missing = int(round(counts.sum() * fraction)) - int(sizes.sum())
+    remainder = quota - sizes + rng.random(counts.shape[0]) * 1e-9  # random tie-break
+    sizes[np.argsort(-remainder, kind="stable")[:max(missing, 0)]] += 1
+    return sizes
+
+
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator) -> list[np.ndarray]:
     """Indices of each part (the first part takes the rest), class by class, shuffled.
 
     Every class keeps at least one sample in the first (training) part when it has any,
     because a class absent from training cannot be learnt.
     """
+    classes, counts = np.unique(labels, return_counts=True)
+    sizes = np.stack([_apportion(counts, fraction, rng) for fraction in fractions], axis=1) \
+        if fractions else np.zeros((classes.shape[0], 0), np.int64)
     parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
-    for label in np.unique(labels):
+    for label, count, class_sizes in zip(classes, counts, sizes):
         members = rng.permutation(np.flatnonzero(labels == label))
-        count = members.shape[0]
-        sizes = [int(round(count * fraction)) for fraction in fractions]
-        while sum(sizes) > count - 1 and sum(sizes) > 0:
-            sizes[int(np.argmax(sizes))] -= 1
-        start = count - sum(sizes)
+        while class_sizes.sum() > count - 1 and class_sizes.sum() > 0:
+            class_sizes[int(np.argmax(class_sizes))] -= 1
+        start = count - int(class_sizes.sum())
         parts[0].append(members[:start])
-        for part, size in zip(parts[1:], sizes):
+        for part, size in zip(parts[1:], class_sizes):
             part.append(members[start:start + size])
             start += size
     return [rng.permutation(np.concatenate(part)).astype(np.int64) if part else np.zeros(0, np.int64)
