@@ -9,7 +9,7 @@ step t in [0, timesteps - 1]:
 
 - `linear`: t = round((1 - s) * (timesteps - 1)), equal resolution for all values;
 - `log`: t = round((1 - ln(1 + k s) / ln(1 + k)) * (timesteps - 1)) with k = LOG_GAIN: the
-  charging-time shape of a leaky neuron, which spends more steps on weak values and
+  charging time of a leaky neuron in shape: it spends more steps on weak values and
   compresses strong ones (Weber-Fechner-like).
 
 With `single_spike=False` the channel keeps firing on every step after its first spike
