@@ -1,0 +1,184 @@
+"""Acquisition functions as small callables on posterior (mean, std), plus their optimizer.
+
+Kept apart from the model (BoTorch style): each acquisition takes the posterior mean and
+standard deviation of the minimization-signed objectives, shape (q, m), and returns one
+score per candidate, so they compose by multiplication (EHVI x probability of feasibility
+x probability of not crashing) and are testable without a GP.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from scipy.stats import qmc
+
+from codesign.pareto import nondominated_boxes
+from codesign.space import Categorical, Space
+
+DTYPE = torch.float64
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def normal_cdf(z: torch.Tensor) -> torch.Tensor:
+    return 0.5 * torch.erfc(-z / _SQRT2)
+
+
+def normal_pdf(z: torch.Tensor) -> torch.Tensor:
+    return _INV_SQRT_2PI * torch.exp(-0.5 * z * z)
+
+
+class ExpectedHypervolumeImprovement:
+    """Exact EHVI for independent Gaussian objectives (minimization), any m (boxes grow as k^(m-1)).
+
+    The region the front does not dominate is cut into boxes [l, u]; a point y adds
+    prod_j max(0, u_j - max(l_j, y_j)) per box, and with independent objectives the
+    expectation factorizes into 1-D closed forms (Yang et al. 2019's idea, simpler boxes).
+    """
+
+    def __init__(self, front: np.ndarray, ref: np.ndarray):
+        lower, upper = nondominated_boxes(np.asarray(front, float).reshape(-1, len(ref)), ref)
+        # an unbounded lower side behaves exactly like one far below everything (P(Y < l) = 0)
+        floor = np.nanmin(np.where(np.isfinite(lower), lower, np.nan), initial=0.0) if lower.size else 0.0
+        lower = np.where(np.isfinite(lower), lower, min(floor, float(np.min(upper, initial=0.0))) - 1e6)
+        self.lower = torch.as_tensor(lower, dtype=DTYPE)
+        self.upper = torch.as_tensor(upper, dtype=DTYPE)
+        self.ref = torch.as_tensor(np.asarray(ref, float), dtype=DTYPE)
+
+    def __call__(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        mu = mean[:, None, :]  # (q, 1, m)
+        s = std.clamp_min(1e-9)[:, None, :]
+        lo, hi = self.lower[None], self.upper[None]  # (1, boxes, m)
+        alpha, beta = (lo - mu) / s, (hi - mu) / s
+        cdf_a, cdf_b = normal_cdf(alpha), normal_cdf(beta)
+        # E[max(0, u - max(l, Y))] = (u - l) P(Y < l) + E[(u - Y) 1{l < Y < u}]
+        per_axis = (hi - lo) * cdf_a + (hi - mu) * (cdf_b - cdf_a) + s * (normal_pdf(beta) - normal_pdf(alpha))
+        return per_axis.clamp_min(0.0).prod(dim=2).sum(dim=1)
+
+
+class ExpectedImprovement:
+    """EI below `best` for one minimized output (column 0 of mean/std)."""
+
+    def __init__(self, best: float):
+        self.best = float(best)
+
+    def __call__(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        mu, s = mean[:, 0], std[:, 0].clamp_min(1e-9)
+        z = (self.best - mu) / s
+        return (self.best - mu) * normal_cdf(z) + s * normal_pdf(z)
+
+
+class ProbabilityOfFeasibility:
+    """P(all constraints hold) for independent Gaussian constraint outputs.
+
+    `bounds[j]` and `upper[j]`: output j must stay below (upper) or above (not upper) bounds[j]."""
+
+    def __init__(self, bounds: Sequence[float], upper: Sequence[bool]):
+        self.bounds = torch.as_tensor(np.asarray(bounds, float), dtype=DTYPE)
+        self.sign = torch.as_tensor([1.0 if u else -1.0 for u in upper], dtype=DTYPE)
+
+    def __call__(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        if mean.shape[1] == 0:
+            return torch.ones(mean.shape[0], dtype=DTYPE)
+        z = self.sign * (self.bounds - mean) / std.clamp_min(1e-9)
+        return normal_cdf(z).prod(dim=1)
+
+
+def augmented_chebyshev(y: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """ParEGO's scalarization of normalized minimization values (n, m): max_j w_j y_j + rho sum_j w_j y_j."""
+    wy = y * weights[None, :]
+    return wy.max(axis=1) + rho * wy.sum(axis=1)
+
+
+def random_simplex_weights(rng: np.random.Generator, m: int) -> np.ndarray:
+    """A uniform draw from the probability simplex (ParEGO's random weight vector)."""
+    w = rng.exponential(size=m)
+    return w / w.sum()
+
+
+# --- optimizing an acquisition over the mixed space ---
+
+def _perturb(space: Space, X: np.ndarray, rng: np.random.Generator, sigma: float, flip: float) -> np.ndarray:
+    """Local moves in model space: Gaussian steps on numeric columns, random re-draws of
+    categoricals with probability `flip`; the caller projects the result to valid params."""
+    X = X.copy()
+    for name, sl in space.model_slices().items():
+        dim = space[name]
+        if isinstance(dim, Categorical):
+            redraw = rng.random(X.shape[0]) < flip
+            if redraw.any():
+                picks = rng.integers(0, dim.n_model, size=int(redraw.sum()))
+                block = np.zeros((int(redraw.sum()), dim.n_model))
+                block[np.arange(block.shape[0]), picks] = 1.0
+                X[redraw, sl] = block
+        else:
+            X[:, sl] = np.clip(X[:, sl] + sigma * rng.standard_normal((X.shape[0], 1)), 0.0, 1.0)
+    return X
+
+
+def optimize_acquisition(
+    score: Callable[[np.ndarray], np.ndarray],
+    space: Space,
+    rng: np.random.Generator,
+    exclude: np.ndarray,
+    anchors: np.ndarray | None = None,
+    n_candidates: int = 1024,
+    n_local: int = 5,
+    local_rounds: int = 4,
+    local_samples: int = 48,
+) -> tuple[np.ndarray, float]:
+    """Maximize `score` (model-space points (q, d) -> (q,)) over valid params.
+
+    Scores a scrambled Sobol design of the parameter cube plus perturbations of `anchors`
+    (e.g. the current Pareto set), then refines the best few by shrinking perturbations
+    (gradient-free, so integers and one-hot categoricals stay valid). Points within 1e-9 of
+    `exclude` (observed or pending) are never returned. Returns (point, its score).
+    """
+    sobol = qmc.Sobol(space.cube_dim, scramble=True, seed=rng)
+    n_pow = max(1, int(math.ceil(math.log2(max(2, n_candidates)))))
+    U = sobol.random_base2(n_pow)[:n_candidates]
+    X = np.stack([space.to_unit(space.from_cube(u)) for u in U])
+    if anchors is not None and len(anchors):
+        reps = np.repeat(np.asarray(anchors, float), max(1, n_candidates // (4 * len(anchors))), axis=0)
+        X = np.vstack([X, _project(space, _perturb(space, reps, rng, 0.05, 0.2))])
+    X = _unique_rows(X)
+    X = _drop_near(X, exclude)
+    if X.shape[0] == 0:
+        X = _drop_near(_project(space, np.stack([space.to_unit(p) for p in space.sample(rng, 256)])), exclude)
+        if X.shape[0] == 0:
+            return np.stack([space.to_unit(space.sample(rng, 1)[0])])[0], 0.0
+    s = score(X)
+    top = np.argsort(-s, kind="stable")[:n_local]
+    best_X, best_s = X[top].copy(), s[top].copy()
+    for round_ in range(local_rounds):
+        sigma = 0.1 * (0.5**round_)
+        for i in range(best_X.shape[0]):
+            cand = _project(space, _perturb(space, np.repeat(best_X[i : i + 1], local_samples, axis=0), rng, sigma, 0.15))
+            cand = _drop_near(_unique_rows(cand), exclude)
+            if cand.shape[0] == 0:
+                continue
+            cs = score(cand)
+            j = int(np.argmax(cs))
+            if cs[j] > best_s[i]:
+                best_X[i], best_s[i] = cand[j], cs[j]
+    k = int(np.argmax(best_s))
+    return best_X[k], float(best_s[k])
+
+
+def _project(space: Space, X: np.ndarray) -> np.ndarray:
+    return space.project(X)
+
+
+def _unique_rows(X: np.ndarray) -> np.ndarray:
+    _, idx = np.unique(np.round(X, 12), axis=0, return_index=True)
+    return X[np.sort(idx)]
+
+
+def _drop_near(X: np.ndarray, exclude: np.ndarray | None, tol: float = 1e-9) -> np.ndarray:
+    if exclude is None or len(exclude) == 0 or X.shape[0] == 0:
+        return X
+    d = np.abs(X[:, None, :] - np.asarray(exclude)[None, :, :]).max(axis=2)
+    return X[d.min(axis=1) > tol]

@@ -1,0 +1,233 @@
+"""Multi-objective Bayesian optimization with Pyro GP surrogates, behind the ask/tell interface.
+
+Per proposal: one GP per objective and per constrained metric (plus one on success/failure
+labels once something has crashed) is fitted on the history; pending trials enter as
+Kriging-believer fantasies (observed at their predicted mean), so `ask(n)` spreads a batch;
+the score is exact expected hypervolume improvement (<= 3 objectives) or ParEGO's expected
+improvement of a random Chebyshev scalarization (> 3), times the probability that the
+constraints hold and that the trial does not fail. The first `n_initial` trials are a
+scrambled Sobol design.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from codesign.acquisition import (
+    ExpectedHypervolumeImprovement,
+    ExpectedImprovement,
+    ProbabilityOfFeasibility,
+    augmented_chebyshev,
+    optimize_acquisition,
+    random_simplex_weights,
+)
+from codesign.errors import CodesignError
+from codesign.pareto import is_non_dominated
+from codesign.samplers import (
+    Constraint,
+    GridSampler,
+    RandomSampler,
+    Sampler,
+    SobolSampler,
+    Trial,
+    sobol_point,
+)
+from codesign.space import Space
+from codesign.surrogate import GPSurrogate, torch_threads
+
+__all__ = ["BayesianOptimizer", "Trial", "Constraint", "Sampler", "RandomSampler", "SobolSampler", "GridSampler"]
+
+EHVI_MAX_OBJECTIVES = 3  # above this the box decomposition grows too fast: ParEGO instead
+
+
+class BayesianOptimizer(Sampler):
+    """GP-based multi-objective optimizer (EHVI / ParEGO), with constraints and failure learning."""
+
+    def __init__(
+        self,
+        space: Space,
+        objectives: Mapping[str, str],
+        constraints: Sequence[str | Constraint] = (),
+        seed: int = 0,
+        n_initial: int | None = None,
+        n_candidates: int = 1024,
+        gp_restarts: int = 2,
+        reference_margin: float = 0.1,
+    ):
+        super().__init__(space, objectives, constraints, seed)
+        if n_initial is None:
+            n_initial = max(5, 2 * space.cube_dim)
+        if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
+            raise CodesignError(f"BayesianOptimizer: n_initial={n_initial!r} must be a positive integer")
+        if n_candidates < 16:
+            raise CodesignError(f"BayesianOptimizer: n_candidates={n_candidates!r} must be >= 16")
+        if not reference_margin > 0:
+            raise CodesignError(f"BayesianOptimizer: reference_margin={reference_margin!r} must be > 0")
+        self.n_initial = n_initial
+        self.n_candidates = int(n_candidates)
+        self.gp_restarts = int(gp_restarts)
+        self.reference_margin = float(reference_margin)
+        self._model_cache: tuple[tuple, dict] | None = None
+
+    # --- data ---
+    def _observed(self) -> list[Trial]:
+        """Trials whose objectives were measured (feasible or not): both teach the objective GPs."""
+        return self.trials_in("complete", "infeasible")
+
+    def _X(self, trials: Sequence[Trial] | Sequence[dict]) -> np.ndarray:
+        rows = [self.space.to_unit(t.params if isinstance(t, Trial) else t) for t in trials]
+        return np.stack(rows) if rows else np.zeros((0, self.space.model_dim))
+
+    def fit_models(self) -> dict:
+        """GPs on the current history: {"objectives": {name: gp}, "metrics": {name: gp},
+        "failure": gp or None}. Deterministic in the history, so cached on it."""
+        key = tuple((t.number, t.state) for t in self.trials if t.state != "pending")
+        if self._model_cache is not None and self._model_cache[0] == key:
+            return self._model_cache[1]
+        observed = self._observed()
+        if len(observed) < 2:
+            raise CodesignError("BayesianOptimizer: need at least 2 trials with values to fit the surrogate")
+        with torch_threads(1):
+            X = self._X(observed)
+            objectives = {
+                name: self._gp().fit(X, [t.values[name] for t in observed]) for name in self.objectives
+            }
+            metrics = {}
+            for c in self.constraints:
+                if c.metric in self.objectives or c.metric in metrics:
+                    continue
+                having = [t for t in observed if c.metric in t.metrics]
+                if len(having) >= 2:
+                    metrics[c.metric] = self._gp().fit(self._X(having), [t.metrics[c.metric] for t in having])
+            failed = self.trials_in("failed")
+            failure = None
+            if failed:
+                labelled = observed + failed
+                labels = [1.0] * len(observed) + [0.0] * len(failed)
+                failure = self._gp().fit(self._X(labelled), labels)
+        models = {"objectives": objectives, "metrics": metrics, "failure": failure}
+        self._model_cache = (key, models)
+        return models
+
+    def _gp(self) -> GPSurrogate:
+        return GPSurrogate(restarts=self.gp_restarts)
+
+    # --- proposal ---
+    def _propose(self, rng: np.random.Generator, pending: list[dict]) -> dict:
+        observed = self._observed()
+        if len(self.trials) < self.n_initial or len(observed) < 2:
+            return self.space.from_cube(sobol_point(self.space.cube_dim, self.seed, len(self.trials)))
+        with torch_threads(1):
+            score, anchors = self._acquisition(rng, pending)
+            exclude = np.vstack([self._X(self.trials), self._X(pending)])
+            x, _ = optimize_acquisition(
+                score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates
+            )
+        return self.space.from_unit(x)
+
+    def _acquisition(self, rng: np.random.Generator, pending: list[dict]):
+        """The score to maximize over model-space points, and anchor points for local search."""
+        models = self.fit_models()
+        observed = self._observed()
+        names, m = self.objective_names, len(self.objectives)
+        sign = torch.tensor([-1.0 if d == "maximize" else 1.0 for d in self.directions], dtype=torch.float64)
+        Y = self.minimization_values(observed)
+        low, high = Y.min(axis=0), Y.max(axis=0)
+        scale = np.where(high > low, high - low, 1.0)
+        low_t, scale_t = torch.as_tensor(low), torch.as_tensor(scale)
+
+        # Kriging believer: pending points are observed at their predicted means
+        X_pend = self._X(pending)
+        obj_models = dict(models["objectives"])
+        metric_models = dict(models["metrics"])
+        if len(X_pend):
+            for group in (obj_models, metric_models):
+                for name, gp in group.items():
+                    group[name] = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
+
+        def objectives_at(X) -> tuple[torch.Tensor, torch.Tensor]:
+            preds = [obj_models[n].predict(X) for n in names]
+            mean = torch.stack([p[0] for p in preds], dim=1) * sign
+            std = torch.stack([p[1].sqrt() for p in preds], dim=1)
+            return (mean - low_t) / scale_t, std / scale_t
+
+        feasible = self.trials_in("complete")
+        X_feas = self._X(feasible)
+        anchors = None
+        if m <= EHVI_MAX_OBJECTIVES:
+            acq = None
+            if feasible:
+                # plug-in noisy EHVI: the front is the posterior mean at feasible points (+ fantasies)
+                front_X = np.vstack([X_feas, X_pend]) if len(X_pend) else X_feas
+                front = objectives_at(front_X)[0].numpy()
+                front = front[is_non_dominated(front)]
+                ideal, nadir = front.min(axis=0), front.max(axis=0)
+                span = np.maximum(nadir - ideal, 0.1)
+                ref = nadir + self.reference_margin * span
+                acq = ExpectedHypervolumeImprovement(front, ref)
+                mask = is_non_dominated(self.minimization_values(feasible))
+                anchors = X_feas[mask]
+
+            def base(X):
+                mean, std = objectives_at(X)
+                return acq(mean, std) if acq is not None else torch.ones(mean.shape[0], dtype=torch.float64)
+        else:
+            weights = random_simplex_weights(rng, m)
+            scalar = augmented_chebyshev((Y - low) / scale, weights)
+            gp = GPSurrogate(restarts=self.gp_restarts).fit(self._X(observed), scalar)
+            if len(X_pend):
+                gp = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
+            states = np.array([t.state == "complete" for t in observed])
+            best = scalar[states].min() if states.any() else scalar.min()
+            ei = ExpectedImprovement(best)
+            anchors = self._X(observed)[[int(np.argmin(scalar))]]
+
+            def base(X):
+                mean, var = gp.predict(X)
+                return ei(mean[:, None], var.sqrt()[:, None])
+
+        pof = self._feasibility(obj_models, metric_models)
+        failure = models["failure"]
+
+        def score(X: np.ndarray) -> np.ndarray:
+            Xt = torch.as_tensor(X, dtype=torch.float64)
+            s = base(Xt) * pof(Xt)
+            if failure is not None:
+                s = s * failure.predict(Xt)[0].clamp(1e-3, 1.0)
+            return s.numpy()
+
+        return score, anchors
+
+    def _feasibility(self, obj_models: dict, metric_models: dict):
+        usable = [c for c in self.constraints if c.metric in obj_models or c.metric in metric_models]
+        prob = ProbabilityOfFeasibility([c.bound for c in usable], [c.upper for c in usable])
+
+        def pof(X: torch.Tensor) -> torch.Tensor:
+            if not usable:
+                return torch.ones(X.shape[0], dtype=torch.float64)
+            preds = [(obj_models.get(c.metric) or metric_models[c.metric]).predict(X) for c in usable]
+            mean = torch.stack([p[0] for p in preds], dim=1)
+            std = torch.stack([p[1].sqrt() for p in preds], dim=1)
+            return prob(mean, std)
+
+        return pof
+
+    # --- sensitivity ---
+    def importance(self, method: str = "sobol", n_samples: int = 1024) -> dict[str, dict[str, float]]:
+        """Per-objective parameter importance from the fitted GPs, normalized to sum to 1.
+
+        method="sobol": first-order Sobol indices of the GP mean (variance explained by each
+        parameter alone); method="ard": inverse ARD lengthscales, summed over a parameter's
+        model columns."""
+        from codesign.importance import ard_importance, sobol_importance
+
+        models = self.fit_models()["objectives"]
+        if method == "ard":
+            return {name: ard_importance(gp, self.space) for name, gp in models.items()}
+        if method == "sobol":
+            rng = np.random.default_rng([self.seed, len(self.trials), 0x1A7])
+            return {name: sobol_importance(gp, self.space, rng, n_samples) for name, gp in models.items()}
+        raise CodesignError(f"importance: method={method!r} is not 'sobol' or 'ard'")

@@ -1,0 +1,231 @@
+"""The ask/tell optimizers: behaviour that could fail (quality, determinism, constraints, errors)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.optimizer import BayesianOptimizer
+from codesign.pareto import hypervolume
+from codesign.samplers import GridSampler, RandomSampler, SobolSampler, Trial
+from codesign.space import Categorical, Integer, Real, Space
+
+OBJECTIVES = {"accuracy": "maximize", "energy_uj": "minimize"}
+
+
+def two_d() -> Space:
+    return Space({"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)})
+
+
+def toy(params) -> dict:
+    """Two conflicting smooth objectives with a curved front (a cheap stand-in for a study)."""
+    x, y = params["x"], params["y"]
+    return {
+        "accuracy": 1.0 - (x - 0.2) ** 2 - (y - 0.8) ** 2,
+        "energy_uj": 0.1 + (x - 0.8) ** 2 + (y - 0.3) ** 2 + 0.5 * (x * y),
+    }
+
+
+def run(opt, evaluate, budget):
+    for _ in range(budget):
+        trial = opt.ask()
+        opt.tell(trial, evaluate(trial.params))
+    return opt
+
+
+def front_hv(opt, ref=(0.0, 2.0)):
+    values = [[t.values["accuracy"], t.values["energy_uj"]] for t in opt.trials_in("complete")]
+    return hypervolume(values, ref, directions=["maximize", "minimize"], outside="ignore")
+
+
+def test_readme_usage():
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "timesteps": Integer(4, 32), "encoder": Categorical(["rate", "latency"])})
+    opt = BayesianOptimizer(space, objectives={"accuracy": "maximize", "energy_uj": "minimize"}, seed=0, n_initial=3)
+    for i in range(5):
+        trial = opt.ask()
+        assert isinstance(trial.params, dict) and set(trial.params) == {"lr", "timesteps", "encoder"}
+        if i == 1:
+            opt.tell(trial, failed="out of memory")
+        else:
+            opt.tell(trial, {"accuracy": 0.5 + 0.1 * i, "energy_uj": 2.0 - 0.1 * i * (i % 2)})
+    front = opt.pareto_front()
+    assert front and all(isinstance(t, Trial) and t.state == "complete" for t in front)
+    failed = [t for t in opt.trials if t.state == "failed"]
+    assert len(failed) == 1 and failed[0].reason == "out of memory"
+
+
+def test_bo_beats_random_on_a_cheap_problem():
+    budget, wins, bo_hvs, rnd_hvs = 12, 0, [], []
+    for seed in range(3):
+        bo = run(BayesianOptimizer(two_d(), OBJECTIVES, seed=seed, n_initial=5, n_candidates=256), toy, budget)
+        rnd = run(RandomSampler(two_d(), OBJECTIVES, seed=seed), toy, budget)
+        bo_hvs.append(front_hv(bo))
+        rnd_hvs.append(front_hv(rnd))
+        wins += bo_hvs[-1] > rnd_hvs[-1]
+    assert wins >= 2, (bo_hvs, rnd_hvs)
+    assert np.median(bo_hvs) > np.median(rnd_hvs)
+
+
+def history(opt_cls, seed=3, **kw):
+    """An optimizer with the same 6 finished trials and 1 pending trial, built by add_trial."""
+    opt = opt_cls(two_d(), OBJECTIVES, seed=seed, **kw)
+    rng = np.random.default_rng(11)
+    for i, params in enumerate(two_d().sample(rng, 7)):
+        if i == 4:
+            opt.add_trial(params, state="failed", reason="crash")
+        elif i == 6:
+            opt.add_trial(params)  # pending
+        else:
+            opt.add_trial(params, toy(params))
+    return opt
+
+
+@pytest.mark.parametrize("opt_cls", [BayesianOptimizer, RandomSampler, SobolSampler])
+def test_same_seed_and_history_give_same_proposal(opt_cls):
+    kw = {"n_initial": 3, "n_candidates": 128} if opt_cls is BayesianOptimizer else {}
+    a, b = history(opt_cls, **kw), history(opt_cls, **kw)
+    assert a.trials[-1].state == "pending"
+    pa, pb = a.ask().params, b.ask().params
+    assert pa == pb
+    c = history(opt_cls, seed=4, **kw)
+    assert c.ask().params != pa
+
+
+def test_ask_n_gives_distinct_proposals_around_pending():
+    opt = history(BayesianOptimizer, n_initial=3, n_candidates=128)
+    batch = opt.ask(4)
+    keys = {tuple(sorted(t.params.items())) for t in batch}
+    assert len(keys) == 4 and len({t.number for t in batch}) == 4
+    assert sum(t.state == "pending" for t in opt.trials) == 5
+    points = np.array([[t.params["x"], t.params["y"]] for t in opt.trials_in("pending")])
+    gaps = np.linalg.norm(points[:, None] - points[None], axis=2) + np.eye(len(points))
+    assert gaps.min() > 1e-3  # fantasies push the batch apart, not onto one point
+
+
+def test_constraints_steer_away_from_infeasible_region_and_failures():
+    """Feasible only for x <= 0.4 (constraint on a metric); crashes for y > 0.75."""
+    def evaluate(opt, trial):
+        x, y = trial.params["x"], trial.params["y"]
+        if y > 0.75:
+            opt.tell(trial, failed="simulator crashed")
+        else:
+            opt.tell(trial, {"accuracy": x + 0.3 * y, "energy_uj": 1.0 - x + y}, metrics={"cores": 160 * x})
+
+    opt = BayesianOptimizer(two_d(), OBJECTIVES, constraints=["cores <= 64"], seed=1, n_initial=6, n_candidates=256)
+    for _ in range(14):
+        evaluate(opt, opt.ask())
+    later = opt.trials[6:]
+    ok = [t for t in later if t.state == "complete"]
+    assert len(ok) >= 6, [(t.params, t.state) for t in later]
+    assert sum(t.state == "infeasible" for t in later) <= 2
+    assert sum(t.state == "failed" for t in later) <= 2
+    infeasible = [t for t in opt.trials if t.state == "infeasible"]
+    assert all(t.reason == "violates cores <= 64" for t in infeasible)
+    assert all(t.state == "complete" for t in opt.pareto_front())
+
+
+def test_nan_objective_is_a_failure_with_reason():
+    opt = RandomSampler(two_d(), OBJECTIVES, seed=0)
+    trial = opt.tell(opt.ask(), {"accuracy": float("nan"), "energy_uj": 1.0})
+    assert trial.state == "failed" and "accuracy" in trial.reason and "nan" in trial.reason
+    assert opt.pareto_front() == []
+
+
+def test_add_trial_rechecks_constraints_and_numbers():
+    opt = RandomSampler(two_d(), OBJECTIVES, constraints=["accuracy >= 0.9"], seed=0)
+    low = opt.add_trial({"x": 0.1, "y": 0.1}, {"accuracy": 0.5, "energy_uj": 1.0}, number=7)
+    assert low.state == "infeasible" and low.number == 7
+    assert opt.ask().number == 8
+    with pytest.raises(CodesignError, match="number 7"):
+        opt.add_trial({"x": 0.1, "y": 0.2}, {"accuracy": 0.95, "energy_uj": 1.0}, number=7)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda o, t: o.tell(t, {"accuracy": 0.9, "energy_uj": 1.0, "latency": 3.0}), "'latency'"),
+        (lambda o, t: o.tell(t, {"accuracy": 0.9}), "'energy_uj' is missing"),
+        (lambda o, t: o.tell(t, {"accuracy": "high", "energy_uj": 1.0}), "'accuracy' = 'high'"),
+        (lambda o, t: o.tell(t, {"accuracy": 0.9, "energy_uj": 1.0}, failed="x"), "exactly one"),
+        (lambda o, t: o.tell(99, failed="x"), "99"),
+        (lambda o, t: o.add_trial({"x": 2.0, "y": 0.0}), "'x' = 2.0"),
+        (lambda o, t: o.add_trial({"x": 0.5, "y": 0.0}, state="done"), "'done'"),
+    ],
+)
+def test_bad_tell_input(call, match):
+    opt = RandomSampler(two_d(), OBJECTIVES, seed=0)
+    trial = opt.ask()
+    with pytest.raises(CodesignError, match=match):
+        call(opt, trial)
+    assert trial.state == "pending"  # nothing half-recorded
+
+
+def test_tell_twice_and_missing_constraint_metric():
+    opt = RandomSampler(two_d(), OBJECTIVES, constraints=["cores <= 64"], seed=0)
+    trial = opt.ask()
+    with pytest.raises(CodesignError, match="'cores'"):
+        opt.tell(trial, {"accuracy": 0.9, "energy_uj": 1.0})
+    opt.tell(trial, {"accuracy": 0.9, "energy_uj": 1.0}, metrics={"cores": 3})
+    with pytest.raises(CodesignError, match="already complete"):
+        opt.tell(trial, {"accuracy": 0.9, "energy_uj": 1.0}, metrics={"cores": 3})
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"objectives": {"accuracy": "up"}}, "'up'"),
+        ({"objectives": {}}, "non-empty"),
+        ({"constraints": ["cores =< 64"]}, "'cores =< 64'"),
+        ({"constraints": ["cores <= lots"]}, "'lots'"),
+        ({"seed": -1}, "seed=-1"),
+    ],
+)
+def test_bad_optimizer_arguments(kwargs, match):
+    args = {"objectives": OBJECTIVES, **kwargs}
+    with pytest.raises(CodesignError, match=match):
+        BayesianOptimizer(two_d(), **args)
+
+
+def test_grid_and_sobol_samplers_share_the_interface():
+    space = Space({"encoder": Categorical(["rate", "delta"]), "th": Real(0, 1, condition=("encoder", "delta")), "bits": Integer(1, 2)})
+    grid = GridSampler(space, {"accuracy": "maximize"}, points_per_dim=3)
+    seen = [grid.ask().params for _ in range(len(grid.grid))]
+    assert len({tuple(sorted(p.items())) for p in seen}) == len(grid.grid) == 2 + 3 * 2
+    with pytest.raises(CodesignError, match="grid points"):
+        grid.ask()
+    sobol = SobolSampler(two_d(), {"accuracy": "maximize"}, seed=5)
+    first = [t.params for t in sobol.ask(4)]
+    rebuilt = SobolSampler(two_d(), {"accuracy": "maximize"}, seed=5)
+    for p in first[:2]:
+        rebuilt.add_trial(p, {"accuracy": 0.0})
+    assert [t.params for t in rebuilt.ask(2)] == first[2:]
+    for sampler in (grid, sobol):
+        sampler.tell(sampler.trials[0], {"accuracy": 0.7})
+        assert sampler.pareto_front()[0].number == sampler.trials[0].number
+
+
+def test_importance_finds_the_parameters_that_matter():
+    space = Space({"a": Real(0, 1), "b": Real(0, 1), "noise": Categorical(["p", "q", "r"])})
+    opt = BayesianOptimizer(space, {"f": "minimize", "g": "minimize"}, seed=0)
+    rng = np.random.default_rng(0)
+    for params in space.sample(rng, 20):
+        opt.add_trial(params, {"f": math.sin(3 * params["a"]), "g": params["b"] ** 2})
+    sobol = opt.importance(n_samples=256)
+    ard = opt.importance(method="ard")
+    for scores in (sobol, ard):
+        assert scores["f"]["a"] == max(scores["f"].values())
+        assert scores["g"]["b"] == max(scores["g"].values())
+        assert all(math.isclose(sum(s.values()), 1.0) for s in scores.values())
+    assert sobol["f"]["a"] > 0.8 and sobol["g"]["b"] > 0.8
+
+
+def test_parego_path_for_four_objectives():
+    space = Space({"x": Real(0, 1), "y": Real(0, 1), "k": Integer(1, 3)})
+    objectives = {f"f{i}": "minimize" for i in range(4)}
+    opt = BayesianOptimizer(space, objectives, seed=0, n_initial=4, n_candidates=128)
+    for _ in range(6):
+        t = opt.ask()
+        x, y, k = t.params["x"], t.params["y"], t.params["k"]
+        opt.tell(t, {"f0": x, "f1": 1 - x, "f2": y * k, "f3": (1 - y) + 0.1 * k})
+    assert len(opt.trials) == 6 and len(opt.pareto_front()) >= 2
