@@ -17,6 +17,7 @@ from hw_models.errors import HardwareError
 # Order is the order `codesign --help` lists them in.
 COMMAND_MODULES = [
     "codesign.commands.info",
+    "codesign.commands.bench_energy",
 ]
 
 USER_ERRORS = (CodesignError, EncodingError, HardwareError, FileNotFoundError)

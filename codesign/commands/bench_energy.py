@@ -1,0 +1,208 @@
+"""Estimate energy per inference, latency and chip resources of a network on a chip profile.
+
+TARGET is a lava-dl netx file (fed with --input spikes.npy of shape (batch, n_in, T), or with
+random Bernoulli input from --rate/--timesteps/--samples/--seed), or an export directory
+holding network.net and deployment.json (its encoder encodes the test split of its dataset).
+The network runs on the chosen backend; the activity it produces is priced with the chip
+profile's per-operation energies and times on a greedy core mapping. Reported: mean and
+standard deviation over the samples, a per-layer breakdown, and whether the network fits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hw_models.errors import HardwareError
+
+NAME = "bench-energy"
+HELP = "estimate energy per inference, latency and cores of a netx network or an export directory"
+
+DEPLOYMENT_FILE = "deployment.json"
+NETWORK_FILE = "network.net"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("target", metavar="TARGET", help="a netx .net file, or an export directory (network.net + deployment.json)")
+    parser.add_argument("--input", type=Path, help="input spikes as a .npy array (batch, n_in, T) of 0/1 (netx target only)")
+    parser.add_argument("--rate", type=float, default=0.1, help="random input: spike probability per channel and step (default 0.1)")
+    parser.add_argument("--timesteps", type=int, default=None, help="random input: steps per inference (default 100); export: overrides deployment.json")
+    parser.add_argument("--samples", type=int, default=None, help="inferences to run (default 16 for random input; export: the whole test split)")
+    parser.add_argument("--seed", type=int, default=0, help="random input seed (default 0)")
+    parser.add_argument("--backend", default="numba", choices=("numba", "lava", "brian2"), help="backend that runs the network (default numba)")
+    parser.add_argument("--profile", default=None, help="chip profile name (loihi1, loihi2) or path to a .toml profile (default loihi2, or the export's)")
+    parser.add_argument("--neurons-per-core", type=int, default=None, help="cap on neurons per core for the mapping (default: the chip's limit)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
+
+
+def run(args) -> int:
+    from hw_models import estimate_energy, load_profile, map_network
+    from hw_models.simulate import simulate
+
+    network, spikes, profile_name, source = load_target(args)
+    profile = load_profile(args.profile or profile_name or "loihi2")
+    result = simulate(network, spikes, backend=args.backend, profile=profile)
+    mapping = map_network(network, profile, neurons_per_core=args.neurons_per_core)
+    report = estimate_energy(result.counts, mapping)
+    payload = {
+        "target": str(args.target),
+        "backend": args.backend,
+        "input": source,
+        "network": network.describe(),
+        "report": report.to_dict(),
+    }
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        print_report(payload, report)
+    return 0
+
+
+def load_target(args) -> tuple:
+    """(network, spikes (batch, n_in, T), profile named by the target or None, input description)."""
+    from hw_models import Network
+
+    target = Path(args.target)
+    if not target.exists():
+        raise HardwareError(f"{target} does not exist: give a netx .net file or an export directory")
+    if target.is_dir():
+        if args.input is not None:
+            raise HardwareError("--input applies to a netx file; an export directory encodes its own dataset")
+        return _load_export(target, args)
+    network = Network.from_netx(target)
+    if args.input is not None:
+        spikes = _load_spikes(args.input)
+        if args.samples is not None:
+            spikes = spikes[: _positive("--samples", args.samples)]
+        source = {"kind": "file", "path": str(args.input), "shape": list(spikes.shape)}
+    else:
+        if not 0.0 <= args.rate <= 1.0:
+            raise HardwareError(f"--rate must be a probability in [0, 1], got {args.rate}")
+        samples = _positive("--samples", 16 if args.samples is None else args.samples)
+        timesteps = _positive("--timesteps", 100 if args.timesteps is None else args.timesteps)
+        rng = np.random.default_rng(args.seed)
+        spikes = (rng.random((samples, network.n_inputs, timesteps)) < args.rate).astype(np.uint8)
+        source = {"kind": "bernoulli", "rate": args.rate, "samples": samples, "timesteps": timesteps, "seed": args.seed}
+    return network, spikes, None, source
+
+
+def _load_export(directory: Path, args) -> tuple:
+    from hw_models import Network
+
+    network_path, deployment_path = directory / NETWORK_FILE, directory / DEPLOYMENT_FILE
+    for path in (network_path, deployment_path):
+        if not path.is_file():
+            raise HardwareError(f"export directory {directory} lacks {path.name}")
+    try:
+        deployment = json.loads(deployment_path.read_text())
+    except json.JSONDecodeError as error:
+        raise HardwareError(f"{deployment_path} is not valid JSON: {error}") from None
+    encoder = _require(deployment, "encoder", dict, deployment_path)
+    dataset = _require(deployment, "dataset", dict, deployment_path)
+    encoder_name = _require(encoder, "name", str, deployment_path, "encoder.")
+    encoder_params = encoder.get("params", {})
+    dataset_name = _require(dataset, "name", str, deployment_path, "dataset.")
+    options = dataset.get("options", {})
+    if not isinstance(encoder_params, dict) or not isinstance(options, dict):
+        raise HardwareError(f"{deployment_path}: encoder.params and dataset.options must be JSON objects")
+    seed = dataset.get("seed", 0)
+    timesteps = args.timesteps if args.timesteps is not None else _require(deployment, "timesteps", int, deployment_path)
+    timesteps = _positive("timesteps", timesteps)
+    profile_name = deployment.get("profile")
+
+    from encoders import get_encoder, load_dataset
+
+    data = load_dataset(dataset_name, seed=seed, **options)
+    x = data.test.x
+    if args.samples is not None:
+        x = x[: _positive("--samples", args.samples)]
+    spikes = get_encoder(encoder_name, **encoder_params).encode(x, timesteps, seed)
+    network = Network.from_netx(network_path)
+    source = {
+        "kind": "export",
+        "dataset": dataset_name,
+        "split": "test",
+        "encoder": encoder_name,
+        "samples": int(spikes.shape[0]),
+        "timesteps": int(spikes.shape[2]),
+    }
+    return network, spikes, profile_name, source
+
+
+def _require(mapping: dict, key: str, kind: type, path: Path, prefix: str = ""):
+    if key not in mapping:
+        raise HardwareError(f"{path}: missing key '{prefix}{key}'")
+    value = mapping[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise HardwareError(f"{path}: '{prefix}{key}' must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise HardwareError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
+def _load_spikes(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise HardwareError(f"--input file {path} does not exist")
+    try:
+        spikes = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise HardwareError(f"--input file {path} is not a readable .npy array: {error}") from None
+    if spikes.ndim != 3:
+        raise HardwareError(f"--input file {path}: spikes must be (batch, n_in, T), got shape {spikes.shape}")
+    return spikes
+
+
+def print_report(payload: dict, report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    shape = " -> ".join(str(n) for n in payload["network"]["shape"])
+    summary = Table(title=f"{payload['target']} on {report.profile} ({payload['backend']} backend, {report.samples} samples)")
+    summary.add_column("metric")
+    summary.add_column("mean", justify="right")
+    summary.add_column("std", justify="right")
+    summary.add_row("network", shape, "")
+    summary.add_row("energy per inference (uJ)", f"{report.energy_per_inference_uj:.4g}", f"{report.energy_per_inference_uj_std:.2g}")
+    summary.add_row("  dynamic (uJ)", f"{report.dynamic_uj:.4g}", "")
+    summary.add_row("  static (uJ)", f"{report.static_uj:.4g}", "")
+    summary.add_row("latency (us)", f"{report.latency_us:.4g}", f"{report.latency_us_std:.2g}")
+    summary.add_row("latency (steps)", str(report.latency_steps), "")
+    summary.add_row("synaptic ops", f"{report.synaptic_ops:.6g}", f"{report.synaptic_ops_std:.3g}")
+    summary.add_row("spikes (all layers)", f"{report.spikes:.6g}", f"{report.spikes_std:.3g}")
+    summary.add_row("input spikes", f"{report.input_spikes:.6g}", "")
+    summary.add_row("cores", f"{report.cores} / {report.cores_available}", "")
+    fits = "yes" if report.fits else f"[red]no[/red]: {report.reason}"
+    summary.add_row("fits the chip", fits, "")
+    console.print(summary)
+
+    kinds = Table(title="energy by operation (uJ per inference)")
+    kinds.add_column("operation")
+    kinds.add_column("uJ", justify="right")
+    kinds.add_column("share", justify="right")
+    total = report.energy_per_inference_uj or 1.0
+    for kind, value in report.energy_by_kind_uj.items():
+        kinds.add_row(kind, f"{value:.4g}", f"{100 * value / total:.1f}%")
+    console.print(kinds)
+
+    layers = Table(title="per layer (means per inference)")
+    for column in ("layer", "neurons", "cores", "energy uJ", "synaptic ops", "input spikes", "output spikes"):
+        layers.add_column(column, justify="right" if column != "layer" else "left")
+    for row in report.layers:
+        label = f"{row['layer']}" + (f" {row['name']}" if row["name"] else "")
+        layers.add_row(
+            label,
+            str(row["neurons"]),
+            str(row["cores"]),
+            f"{row['energy_uj']:.4g}",
+            f"{row['synaptic_ops']:.6g}",
+            f"{row['input_spikes']:.6g}",
+            f"{row['output_spikes']:.6g}",
+        )
+    console.print(layers)
