@@ -1,0 +1,357 @@
+"""A numba-JIT model of a Loihi core, bit-exact with Lava 0.10's fixed-point processes.
+
+Why it exists: Lava's CPU simulation starts one OS process per Lava process and pays a
+synchronisation round per step, which makes it seconds per sample; a co-design search
+evaluates thousands of samples per candidate. This kernel computes exactly the spikes Lava
+computes (tests compare every spike with Lava itself), orders of magnitude faster.
+
+Arithmetic, as Lava 0.10 really does it (read from `lava/proc/lif/models.py`,
+`lava/proc/dense/models.py` and the channel code), step t of one layer:
+
+Synapses (`PyDenseModelBitAcc` / `PyDelayDenseModelBitAcc`): the effective weights are
+Lava's clipped + truncated mantissas (`DenseLayer.effective_weights`). The spikes the source
+sent at step t are summed per output neuron (int64) and per delay group (one group without
+delays), then shifted by the weight exponent (left for > 0, arithmetic right = floor for < 0;
+the shift is applied to each group's sum, which is not the same as shifting each weight),
+and queued: delay d arrives at the neuron at step t + 1 + d (Dense sends last step's buffer
+before reading this step's spikes, so even d = 0 costs one step). What arrives is wrapped to
+int32, the dtype of the channel.
+
+Neurons (`PyLifModelBitAcc`), with netx's decays du, dv in 0..4096 (Lava's LIF gets du - 1
+and adds it back through its 1-bit offset):
+
+    u' = sign(u * (4096 - du)) * (|u * (4096 - du)| >> 12)          (round toward zero)
+    u' = int32(u' + int32(a_in << 6)), then wrapped once: > 2**23 -> -2**24, <= -2**23 -> +2**24
+    v' = sign(v * (4096 - dv)) * (|v * (4096 - dv)| >> 12)
+    v' = clip(int32(v' + u' + (bias_mant << bias_exp)), -2**23 + 1, 2**23 - 1)
+    spike = v' > (vth << 6); a spiking neuron's v is reset to 0, u is kept.
+
+Refractory (numba only; Lava's fixed-point LIF has none): for `refractory` steps after a
+spike, u integrates as usual but v is held at 0 and the neuron cannot spike, as Lava's
+floating-point `LIFRefractory` model behaves.
+
+Activity counts are gathered in the same pass; their definitions are in
+`hw_models.simulate` (the public API).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from hw_models.network import Network
+
+# Columns of the per-layer parameter table handed to the kernel.
+(
+    P_N_IN,
+    P_N_OUT,
+    P_W_OFF,
+    P_NEURON_OFF,
+    P_COL_OFF,
+    P_WEXP,
+    P_DU,
+    P_DV,
+    P_VTH,
+    P_HAS_DELAY,
+    P_MAX_DELAY,
+    P_RING_OFF,
+    P_RING_SIZE,
+    P_REFRACTORY,
+    P_RECORD_OFF,
+) = range(15)
+N_PARAMS = 15
+
+# Columns of the per-(sample, layer) count table; same order as hw_models.activity.COUNT_FIELDS.
+C_INPUT, C_SYNOPS, C_ACTIVE, C_INACTIVE, C_OUTPUT, C_DELAYED = range(6)
+N_COUNTS = 6
+
+UV_LIMIT = 1 << 23  # u and v are 24-bit registers
+DECAY_UNITY = 1 << 12
+
+
+@dataclass(frozen=True)
+class PackedNetwork:
+    """A Network flattened into the arrays the kernel takes (numba wants flat, typed arrays)."""
+
+    params: np.ndarray  # (n_layers, N_PARAMS) int64
+    weights: np.ndarray  # concatenated effective weights, each layer transposed to (in, out), int64
+    delays: np.ndarray  # same layout as weights (zeros for layers without delays), int64
+    column_synapses: np.ndarray  # per input of each layer: synapses with a non-zero effective weight
+    column_delayed: np.ndarray  # per input of each layer: of those, how many have delay > 0
+    bias: np.ndarray  # per neuron of every layer: bias_mant << bias_exp, int64
+    n_neurons: int
+    ring_size: int
+    max_out: int
+    max_delay: int
+    record_size: int
+
+
+def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
+    """Flatten `network` for the kernel; `record_layers` decides which layers' spikes are kept."""
+    n_layers = len(network.layers)
+    params = np.zeros((n_layers, N_PARAMS), dtype=np.int64)
+    weights, delays, col_syn, col_delayed, biases = [], [], [], [], []
+    w_off = neuron_off = col_off = ring_off = record_off = 0
+    for index, layer in enumerate(network.layers):
+        effective = layer.effective_weights().astype(np.int64)
+        layer_delays = np.zeros_like(effective) if layer.delays is None else layer.delays.astype(np.int64)
+        nonzero = effective != 0
+        weights.append(effective.T.ravel())
+        delays.append(layer_delays.T.ravel())
+        col_syn.append(nonzero.sum(axis=0))
+        col_delayed.append((nonzero & (layer_delays > 0)).sum(axis=0))
+        bias = layer.bias.astype(np.int64)
+        biases.append(bias << layer.bias_exp if layer.bias_exp >= 0 else bias >> -layer.bias_exp)
+        records = record_layers or index == n_layers - 1
+        ring_size = layer.max_delay + 2
+        params[index] = (
+            layer.n_in,
+            layer.n_out,
+            w_off,
+            neuron_off,
+            col_off,
+            layer.weight_exponent,
+            layer.du,
+            layer.dv,
+            layer.vth << 6,
+            int(layer.delays is not None),
+            layer.max_delay,
+            ring_off,
+            ring_size,
+            layer.refractory,
+            record_off if records else -1,
+        )
+        w_off += effective.size
+        neuron_off += layer.n_out
+        col_off += layer.n_in
+        ring_off += ring_size * layer.n_out
+        if records:
+            record_off += layer.n_out
+    return PackedNetwork(
+        params=params,
+        weights=np.concatenate(weights),
+        delays=np.concatenate(delays),
+        column_synapses=np.concatenate(col_syn).astype(np.int64),
+        column_delayed=np.concatenate(col_delayed).astype(np.int64),
+        bias=np.concatenate(biases),
+        n_neurons=neuron_off,
+        ring_size=ring_off,
+        max_out=max(layer.n_out for layer in network.layers),
+        max_delay=max(layer.max_delay for layer in network.layers),
+        record_size=record_off,
+    )
+
+
+def run_packed(packed: PackedNetwork, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run the kernel: (recorded spikes (batch, record_size, T) uint8, counts (batch, n_layers, 6) int64)."""
+    batch, _, steps = spikes.shape
+    recorded = np.zeros((batch, packed.record_size, steps), dtype=np.uint8)
+    counts = np.zeros((batch, packed.params.shape[0], N_COUNTS), dtype=np.int64)
+    _run_batch(
+        np.ascontiguousarray(spikes, dtype=np.uint8),
+        packed.params,
+        packed.weights,
+        packed.delays,
+        packed.column_synapses,
+        packed.column_delayed,
+        packed.bias,
+        packed.n_neurons,
+        packed.ring_size,
+        packed.max_out,
+        packed.max_delay,
+        recorded,
+        counts,
+    )
+    return recorded, counts
+
+
+@numba.njit(cache=True, inline="always")
+def _wrap32(x):
+    """x modulo 2**32 as a signed int32 value (numpy's int32 overflow), kept in int64."""
+    return ((x + 2147483648) & 4294967295) - 2147483648
+
+
+@numba.njit(cache=True, inline="always")
+def _decay(x, keep):
+    """Lava's 12-bit decay: x * keep / 4096 rounded toward zero."""
+    product = x * keep
+    if product >= 0:
+        return product >> 12
+    return -((-product) >> 12)
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_batch(
+    spikes,
+    params,
+    weights,
+    delays,
+    column_synapses,
+    column_delayed,
+    bias,
+    n_neurons,
+    ring_total,
+    max_out,
+    max_delay,
+    recorded,
+    counts,
+):
+    batch = spikes.shape[0]
+    for b in numba.prange(batch):
+        _run_sample(
+            spikes[b],
+            params,
+            weights,
+            delays,
+            column_synapses,
+            column_delayed,
+            bias,
+            n_neurons,
+            ring_total,
+            max_out,
+            max_delay,
+            recorded[b],
+            counts[b],
+        )
+
+
+@numba.njit(cache=True)
+def _run_sample(
+    spikes,
+    params,
+    weights,
+    delays,
+    column_synapses,
+    column_delayed,
+    bias,
+    n_neurons,
+    ring_total,
+    max_out,
+    max_delay,
+    recorded,
+    counts,
+):
+    n_layers = params.shape[0]
+    steps = spikes.shape[1]
+    u = np.zeros(n_neurons, dtype=np.int64)
+    v = np.zeros(n_neurons, dtype=np.int64)
+    refractory_left = np.zeros(n_neurons, dtype=np.int64)
+    fired = np.zeros(n_neurons, dtype=np.uint8)
+    ring = np.zeros(ring_total, dtype=np.int64)
+    group_sums = np.zeros((max_delay + 1) * max_out, dtype=np.int64)
+    active_inputs = np.zeros(max(spikes.shape[0], max_out), dtype=np.int64)
+    for t in range(steps):
+        for layer in range(n_layers):
+            n_in = params[layer, P_N_IN]
+            n_out = params[layer, P_N_OUT]
+            w_off = params[layer, P_W_OFF]
+            neuron_off = params[layer, P_NEURON_OFF]
+            col_off = params[layer, P_COL_OFF]
+            wexp = params[layer, P_WEXP]
+            has_delay = params[layer, P_HAS_DELAY]
+            layer_max_delay = params[layer, P_MAX_DELAY]
+            ring_off = params[layer, P_RING_OFF]
+            ring_size = params[layer, P_RING_SIZE]
+
+            # --- synapses: this step's source spikes, queued for step t + 1 + delay ---
+            n_active = 0
+            if layer == 0:
+                for i in range(n_in):
+                    if spikes[i, t] != 0:
+                        active_inputs[n_active] = i
+                        n_active += 1
+            else:
+                src_off = params[layer - 1, P_NEURON_OFF]
+                for i in range(n_in):
+                    if fired[src_off + i] != 0:
+                        active_inputs[n_active] = i
+                        n_active += 1
+            counts[layer, C_INPUT] += n_active
+            if n_active > 0:
+                for k in range(n_active):
+                    i = active_inputs[k]
+                    counts[layer, C_SYNOPS] += column_synapses[col_off + i]
+                    counts[layer, C_DELAYED] += column_delayed[col_off + i]
+                if has_delay == 0:
+                    slot = ring_off + ((t + 1) % ring_size) * n_out
+                    if wexp >= 0:
+                        # a left shift distributes over the sum exactly (no int64 overflow here)
+                        for k in range(n_active):
+                            row = w_off + active_inputs[k] * n_out
+                            for n in range(n_out):
+                                ring[slot + n] += weights[row + n] << wexp
+                    else:
+                        for n in range(n_out):
+                            group_sums[n] = 0
+                        for k in range(n_active):
+                            row = w_off + active_inputs[k] * n_out
+                            for n in range(n_out):
+                                group_sums[n] += weights[row + n]
+                        for n in range(n_out):
+                            ring[slot + n] += group_sums[n] >> -wexp
+                else:
+                    if wexp >= 0:
+                        for k in range(n_active):
+                            row = w_off + active_inputs[k] * n_out
+                            for n in range(n_out):
+                                d = delays[row + n]
+                                ring[ring_off + ((t + 1 + d) % ring_size) * n_out + n] += weights[row + n] << wexp
+                    else:
+                        for j in range((layer_max_delay + 1) * n_out):
+                            group_sums[j] = 0
+                        for k in range(n_active):
+                            row = w_off + active_inputs[k] * n_out
+                            for n in range(n_out):
+                                group_sums[delays[row + n] * n_out + n] += weights[row + n]
+                        for d in range(layer_max_delay + 1):
+                            slot = ring_off + ((t + 1 + d) % ring_size) * n_out
+                            for n in range(n_out):
+                                ring[slot + n] += group_sums[d * n_out + n] >> -wexp
+
+            # --- neurons: integrate what arrives at step t ---
+            du_keep = DECAY_UNITY - params[layer, P_DU]
+            dv_keep = DECAY_UNITY - params[layer, P_DV]
+            vth = params[layer, P_VTH]
+            refractory = params[layer, P_REFRACTORY]
+            record_off = params[layer, P_RECORD_OFF]
+            slot = ring_off + (t % ring_size) * n_out
+            n_fired = 0
+            n_active_neurons = 0
+            for n in range(n_out):
+                idx = neuron_off + n
+                a_in = _wrap32(ring[slot + n])
+                ring[slot + n] = 0
+                u_old = u[idx]
+                v_old = v[idx]
+                if u_old != 0 or v_old != 0 or a_in != 0 or bias[idx] != 0:
+                    n_active_neurons += 1
+                current = _wrap32(_decay(u_old, du_keep) + _wrap32(a_in << 6))
+                if current > UV_LIMIT:
+                    current -= 2 * UV_LIMIT
+                elif current <= -UV_LIMIT:
+                    current += 2 * UV_LIMIT
+                u[idx] = current
+                spike = 0
+                if refractory_left[idx] > 0:
+                    refractory_left[idx] -= 1
+                    v[idx] = 0
+                else:
+                    voltage = _wrap32(_decay(v_old, dv_keep) + current + bias[idx])
+                    if voltage > UV_LIMIT - 1:
+                        voltage = UV_LIMIT - 1
+                    elif voltage < -UV_LIMIT + 1:
+                        voltage = -UV_LIMIT + 1
+                    if voltage > vth:
+                        spike = 1
+                        voltage = 0
+                        refractory_left[idx] = refractory
+                    v[idx] = voltage
+                fired[idx] = spike
+                n_fired += spike
+                if spike != 0 and record_off >= 0:
+                    recorded[record_off + n, t] = 1
+            counts[layer, C_OUTPUT] += n_fired
+            counts[layer, C_ACTIVE] += n_active_neurons
+            counts[layer, C_INACTIVE] += n_out - n_active_neurons
