@@ -1,0 +1,320 @@
+"""Sweep configuration: a TOML file, checked completely before any work starts.
+
+Every section and key is known in advance, so a typo or an out-of-range value is reported
+with its path (`encoding.rate.max_rate.high`) instead of surfacing an hour into a sweep.
+Component hyperparameters (encoders, trainers, hardware) are checked against what each
+component declares: a search range must lie inside the declared range.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from codesign.errors import CodesignError
+
+DIRECTIONS = ("maximize", "minimize")
+BACKENDS = ("numba", "lava")
+
+# Everything a trial reports; objectives and constraints may name any of these.
+METRICS = {
+    "accuracy": "hardware (integer network) accuracy on the validation split",
+    "test_accuracy": "hardware accuracy on the test split",
+    "float_accuracy": "float (torch) validation accuracy before quantization to the chip",
+    "accuracy_gap": "float_accuracy - accuracy: what the chip's integer formats cost",
+    "energy_per_inference_uj": "energy per inference on the chip model, microjoules",
+    "latency_us": "latency per inference, microseconds",
+    "latency_steps": "latency per inference, timesteps",
+    "cores": "neuromorphic cores used",
+    "synaptic_ops": "synaptic operations per inference",
+    "spikes": "spikes per inference (all layers)",
+    "training_time_s": "wall time to train the candidate",
+    "timesteps": "timesteps per sample",
+}
+
+SECTIONS = ("study", "dataset", "encoding", "training", "hardware", "objectives", "constraints", "budget", "run")
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "study": {"name": "study", "seed": 0},
+    "dataset": {"name": "digits", "validation_fraction": 0.2, "test_fraction": 0.2},
+    "encoding": {"encoders": ["rate"], "timesteps": 16},
+    "training": {"trainers": ["slayer"]},
+    "hardware": {"profile": "loihi2"},
+    "objectives": {"accuracy": "maximize", "energy_per_inference_uj": "minimize"},
+    "constraints": {"rules": []},
+    "budget": {"trials": 20, "timeout_s": 0},
+    "run": {"batch_size": 1, "backend": "numba", "workers": 1, "scheduler": "", "n_initial": 0,
+            "evaluation_samples": 0, "prune_below_front": 0.0},
+}
+
+SCALAR_KEYS: dict[str, dict[str, type | tuple]] = {
+    "study": {"name": str, "seed": int},
+    "budget": {"trials": int, "timeout_s": (int, float)},
+    "run": {"batch_size": int, "backend": str, "workers": int, "scheduler": str, "n_initial": int,
+            "evaluation_samples": int, "prune_below_front": (int, float)},
+}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A validated sweep configuration; `data` is the complete dict (defaults filled in)."""
+
+    data: dict
+    path: Path | None = None
+
+    def __getitem__(self, section: str) -> dict:
+        return self.data[section]
+
+    @property
+    def seed(self) -> int:
+        return self.data["study"]["seed"]
+
+    @property
+    def objectives(self) -> dict[str, str]:
+        return dict(self.data["objectives"])
+
+    @property
+    def constraints(self) -> list[str]:
+        return list(self.data["constraints"]["rules"])
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise CodesignError(f"config file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise CodesignError(f"config file {path} is not valid TOML: {error}") from None
+    try:
+        return parse_config(raw, path=path)
+    except CodesignError as error:
+        raise CodesignError(f"{path}: {error}") from None
+
+
+def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> SweepConfig:
+    """Fill defaults and check every key; the first problem raises `CodesignError` naming its path."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise CodesignError(f"unknown section [{unknown[0]}]; known sections: {', '.join(SECTIONS)}")
+    data = copy.deepcopy(DEFAULTS)
+    for section, table in raw.items():
+        if not isinstance(table, Mapping):
+            raise CodesignError(f"[{section}] must be a table")
+        data[section].update(copy.deepcopy(dict(table)))
+    if "objectives" in raw:
+        data["objectives"] = dict(raw["objectives"])
+    for section, kinds in SCALAR_KEYS.items():
+        _check_scalars(section, data[section], kinds)
+    _check_dataset(data["dataset"])
+    _check_encoding(data["encoding"])
+    _check_training(data["training"])
+    _check_hardware(data["hardware"])
+    _check_objectives(data["objectives"], data["constraints"])
+    _check_budget_and_run(data["budget"], data["run"])
+    return SweepConfig(data=data, path=path)
+
+
+def _check_scalars(section: str, table: dict, kinds: dict) -> None:
+    for key, value in table.items():
+        if key not in kinds:
+            raise CodesignError(f"unknown key {section}.{key}; known keys: {', '.join(kinds)}")
+        expected = kinds[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+            raise CodesignError(f"{section}.{key} = {value!r} must be {names}")
+
+
+def _check_dataset(table: dict) -> None:
+    from encoders import DATASET_NAMES, dataset_options
+
+    name = table.get("name")
+    if name not in DATASET_NAMES:
+        raise CodesignError(f"dataset.name = {name!r} is not a known dataset; known: {', '.join(DATASET_NAMES)}")
+    allowed = {"name", "validation_fraction", "test_fraction", "max_samples", *dataset_options(name)}
+    for key in table:
+        if key not in allowed:
+            raise CodesignError(f"unknown key dataset.{key} for dataset {name!r}; known keys: {', '.join(sorted(allowed))}")
+    for key in ("validation_fraction", "test_fraction"):
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise CodesignError(f"dataset.{key} = {value!r} must be a number in (0, 1)")
+
+
+def _check_component_params(where: str, table: Mapping, declarations: list[dict]) -> None:
+    """Each key must be a declared hyperparameter; a fixed value or a search range inside its declared range."""
+    declared = {decl["name"]: decl for decl in declarations}
+    for key, spec in table.items():
+        path = f"{where}.{key}"
+        if key not in declared:
+            raise CodesignError(f"unknown key {path}; {where} declares: {', '.join(declared) or 'nothing'}")
+        _check_against_declaration(path, spec, declared[key])
+
+
+def _check_against_declaration(path: str, spec: Any, decl: dict) -> None:
+    kind = decl["type"]
+    if isinstance(spec, Mapping):
+        allowed = {"low", "high", "log", "choices"}
+        extra = sorted(set(spec) - allowed)
+        if extra:
+            raise CodesignError(f"unknown key {path}.{extra[0]}; a search range has low/high[/log] or choices")
+        if "choices" in spec:
+            if not isinstance(spec["choices"], list) or not spec["choices"]:
+                raise CodesignError(f"{path}.choices must be a non-empty list")
+            for index, choice in enumerate(spec["choices"]):
+                _check_value(f"{path}.choices[{index}]", choice, decl)
+            return
+        if kind in ("categorical", "bool"):
+            raise CodesignError(f"{path} is {kind}: give `choices = [...]` or a single value")
+        for bound in ("low", "high"):
+            if bound not in spec:
+                raise CodesignError(f"{path} needs both low and high (missing {bound})")
+            _check_value(f"{path}.{bound}", spec[bound], decl)
+        if not spec["low"] < spec["high"]:
+            raise CodesignError(f"{path}: low={spec['low']!r} must be below high={spec['high']!r}")
+        if spec.get("log") and spec["low"] <= 0:
+            raise CodesignError(f"{path}: a log-scaled range needs low > 0, got {spec['low']!r}")
+        return
+    _check_value(path, spec, decl)
+
+
+def _check_value(path: str, value: Any, decl: dict) -> None:
+    kind = decl["type"]
+    if kind == "categorical":
+        if value not in decl["choices"]:
+            raise CodesignError(f"{path} = {value!r} is not one of {decl['choices']}")
+        return
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise CodesignError(f"{path} = {value!r} must be true or false")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CodesignError(f"{path} = {value!r} must be a number")
+    if kind == "int" and not float(value).is_integer():
+        raise CodesignError(f"{path} = {value!r} must be an integer")
+    low, high = decl.get("low"), decl.get("high")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise CodesignError(f"{path} = {value!r} is outside the allowed range [{low}, {high}]")
+
+
+def _check_choice_list(path: str, value: Any, known: tuple[str, ...]) -> None:
+    if not isinstance(value, list) or not value:
+        raise CodesignError(f"{path} must be a non-empty list, e.g. {list(known[:2])}")
+    for item in value:
+        if item not in known:
+            raise CodesignError(f"{path} contains {item!r}, which is not known; known: {', '.join(known)}")
+    if len(set(value)) != len(value):
+        raise CodesignError(f"{path} lists a name twice")
+
+
+TIMESTEPS_DECLARATION = {"name": "timesteps", "type": "int", "low": 1, "high": 1000}
+
+
+def _check_encoding(table: dict) -> None:
+    from encoders import ENCODER_NAMES, encoder_class
+
+    _check_choice_list("encoding.encoders", table["encoders"], ENCODER_NAMES)
+    _check_against_declaration("encoding.timesteps", table["timesteps"], TIMESTEPS_DECLARATION)
+    for key, value in table.items():
+        if key in ("encoders", "timesteps"):
+            continue
+        if key not in ENCODER_NAMES:
+            raise CodesignError(f"unknown key encoding.{key}; known: encoders, timesteps, {', '.join(ENCODER_NAMES)}")
+        if key not in table["encoders"]:
+            raise CodesignError(f"[encoding.{key}] configures an encoder that encoding.encoders does not list")
+        if not isinstance(value, Mapping):
+            raise CodesignError(f"encoding.{key} must be a table of that encoder's hyperparameters")
+        _check_component_params(f"encoding.{key}", value, encoder_class(key).hyperparameters())
+
+
+def _check_training(table: dict) -> None:
+    from codesign.training import TRAINER_NAMES, get_trainer
+
+    _check_choice_list("training.trainers", table["trainers"], TRAINER_NAMES)
+    for key, value in table.items():
+        if key == "trainers":
+            continue
+        if key not in TRAINER_NAMES:
+            raise CodesignError(f"unknown key training.{key}; known: trainers, {', '.join(TRAINER_NAMES)}")
+        if key not in table["trainers"]:
+            raise CodesignError(f"[training.{key}] configures a trainer that training.trainers does not list")
+        if not isinstance(value, Mapping):
+            raise CodesignError(f"training.{key} must be a table of that trainer's hyperparameters")
+        _check_component_params(f"training.{key}", value, get_trainer(key).hyperparameters())
+
+
+MAPPING_DECLARATIONS = [
+    {"name": "neurons_per_core", "type": "int", "low": 1, "high": None, "default": None,
+     "help": "neurons placed per core (fewer spreads a layer over more cores: faster steps, more static power)"},
+]
+
+
+def hardware_declarations(profile_name: str) -> list[dict]:
+    from codesign.training import hardware_hyperparameters
+    from hw_models import load_profile
+
+    profile = load_profile(profile_name)
+    declarations = [dict(decl) for decl in hardware_hyperparameters(profile)]
+    mapping = dict(MAPPING_DECLARATIONS[0], high=profile.limit("neurons_per_core"))
+    return declarations + [mapping]
+
+
+def _check_hardware(table: dict) -> None:
+    from hw_models import HardwareError, load_profile
+
+    profile = table.get("profile")
+    if not isinstance(profile, str):
+        raise CodesignError(f"hardware.profile = {profile!r} must be a profile name or a path to a .toml file")
+    try:
+        load_profile(profile)
+    except HardwareError as error:
+        raise CodesignError(f"hardware.profile: {error}") from None
+    params = {key: value for key, value in table.items() if key != "profile"}
+    _check_component_params("hardware", params, hardware_declarations(profile))
+
+
+def _check_objectives(objectives: dict, constraints: dict) -> None:
+    if not objectives:
+        raise CodesignError("[objectives] is empty: name at least one metric with \"maximize\" or \"minimize\"")
+    for name, direction in objectives.items():
+        if name not in METRICS:
+            raise CodesignError(f"unknown objective objectives.{name}; known metrics: {', '.join(METRICS)}")
+        if direction not in DIRECTIONS:
+            raise CodesignError(f"objectives.{name} = {direction!r} must be \"maximize\" or \"minimize\"")
+    extra = sorted(set(constraints) - {"rules"})
+    if extra:
+        raise CodesignError(f"unknown key constraints.{extra[0]}; [constraints] has one key, rules = [\"cores <= 64\", ...]")
+    rules = constraints["rules"]
+    if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+        raise CodesignError("constraints.rules must be a list of strings such as \"cores <= 64\"")
+    for index, rule in enumerate(rules):
+        parts = rule.split()
+        if len(parts) != 3 or parts[1] not in ("<=", ">=", "<", ">"):
+            raise CodesignError(f"constraints.rules[{index}] = {rule!r} must read 'METRIC <= NUMBER' (or >=, <, >)")
+        if parts[0] not in METRICS:
+            raise CodesignError(f"constraints.rules[{index}] names unknown metric {parts[0]!r}; known: {', '.join(METRICS)}")
+        try:
+            float(parts[2])
+        except ValueError:
+            raise CodesignError(f"constraints.rules[{index}] = {rule!r}: {parts[2]!r} is not a number") from None
+
+
+def _check_budget_and_run(budget: dict, run: dict) -> None:
+    if budget["trials"] < 1:
+        raise CodesignError(f"budget.trials = {budget['trials']} must be at least 1")
+    if budget["timeout_s"] < 0:
+        raise CodesignError(f"budget.timeout_s = {budget['timeout_s']} must be >= 0 (0 = no limit)")
+    if run["batch_size"] < 1:
+        raise CodesignError(f"run.batch_size = {run['batch_size']} must be at least 1")
+    if run["workers"] < 1:
+        raise CodesignError(f"run.workers = {run['workers']} must be at least 1")
+    if run["backend"] not in BACKENDS:
+        raise CodesignError(f"run.backend = {run['backend']!r} is not known; known: {', '.join(BACKENDS)}")
+    if run["n_initial"] < 0 or run["evaluation_samples"] < 0:
+        raise CodesignError("run.n_initial and run.evaluation_samples must be >= 0")
+    if not 0 <= run["prune_below_front"] < 1:
+        raise CodesignError(f"run.prune_below_front = {run['prune_below_front']} must be in [0, 1)")

@@ -1,0 +1,63 @@
+"""What a study's trials add up to: the Pareto front, hypervolume over time, best values.
+
+Shared by the sweep's progress display, `codesign status/pareto`, the report and export, so
+that they all agree on which trials are on the front.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from codesign.pareto import hypervolume, is_non_dominated, reference_point, to_minimization
+
+
+def complete_trials(trials: Sequence, objectives: dict[str, str]) -> list:
+    """Complete trials that report every objective (feasible by construction: infeasible is its own state)."""
+    return [t for t in trials if t.state == "complete" and all(name in (t.values or {}) for name in objectives)]
+
+
+def objective_matrix(trials: Sequence, objectives: dict[str, str]) -> np.ndarray:
+    return np.array([[float(t.values[name]) for name in objectives] for t in trials], dtype=float).reshape(
+        len(trials), len(objectives)
+    )
+
+
+def pareto_trials(trials: Sequence, objectives: dict[str, str]) -> list:
+    done = complete_trials(trials, objectives)
+    if not done:
+        return []
+    mask = is_non_dominated(to_minimization(objective_matrix(done, objectives), list(objectives.values())))
+    return [trial for trial, keep in zip(done, mask) if keep]
+
+
+def hypervolume_curve(trials: Sequence, objectives: dict[str, str]) -> tuple[list[int], list[float]]:
+    """Hypervolume of the front after each finished trial (by trial number), against one reference
+    point computed from all complete trials (nadir plus a margin), so the curve is comparable along
+    the study. Empty when nothing is complete."""
+    done = complete_trials(trials, objectives)
+    if not done:
+        return [], []
+    directions = list(objectives.values())
+    values = to_minimization(objective_matrix(done, objectives), directions)
+    reference = reference_point(values)
+    finished = sorted((t for t in trials if t.state not in ("pending", "running")), key=lambda t: t.number)
+    position = {t.number: index for index, t in enumerate(done)}
+    numbers, volumes, seen = [], [], []
+    for trial in finished:
+        if trial.number in position:
+            seen.append(position[trial.number])
+        numbers.append(trial.number)
+        volumes.append(float(hypervolume(values[seen], reference)) if seen else 0.0)
+    return numbers, volumes
+
+
+def best_values(trials: Sequence, objectives: dict[str, str]) -> dict[str, float]:
+    done = complete_trials(trials, objectives)
+    best = {}
+    for name, direction in objectives.items():
+        column = [float(t.values[name]) for t in done]
+        if column:
+            best[name] = max(column) if direction == "maximize" else min(column)
+    return best

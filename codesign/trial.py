@@ -1,0 +1,148 @@
+"""One co-design trial as a pure function: params -> encode -> train -> integer network -> chip model -> metrics.
+
+`run_trial(payload)` takes and returns plain dicts so that any executor (this process, a
+worker process, a Dask worker) can run it and the driver alone records the result. It never
+raises for a bad candidate: divergence, silence or a network the chip cannot hold come back
+as a failed / infeasible / pruned outcome with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.config import SweepConfig, parse_config
+from codesign.search_space import split_params
+
+ENCODING_STREAMS = {"train": 0, "validation": 1, "test": 2}
+
+
+def encoding_seed(trial_seed: int, split: str) -> int:
+    """The seed that encodes `split` for a trial; exports record it so deployments re-encode identically."""
+    return int(np.random.SeedSequence([trial_seed, ENCODING_STREAMS[split]]).generate_state(1)[0])
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset(name: str, options: tuple, seed: int):
+    from encoders import load_dataset
+
+    return load_dataset(name, seed=seed, **dict(options))
+
+
+def load_trial_dataset(config: SweepConfig):
+    """The sweep's dataset (the same split for every trial: it is seeded by the study seed)."""
+    options = {key: value for key, value in config["dataset"].items() if key != "name"}
+    return _dataset(config["dataset"]["name"], tuple(sorted(options.items())), config.seed)
+
+
+def _limit(split, samples: int):
+    return (split.x, split.y) if samples <= 0 else (split.x[:samples], split.y[:samples])
+
+
+def run_trial(payload: dict) -> dict:
+    """Evaluate one candidate. Payload: number, params, config (dict), seed, artifact_dir, prune_below."""
+    started = time.perf_counter()
+    try:
+        outcome = _run(payload)
+    except Exception as error:  # a crash in one candidate must not end the sweep
+        outcome = {
+            "state": "failed",
+            "error": f"{type(error).__name__}: {error}\n" + "".join(traceback.format_exc(limit=-3)),
+        }
+    outcome.setdefault("timings", {})["total_s"] = time.perf_counter() - started
+    for key in ("values", "metrics", "counts", "artifact_path", "error"):
+        outcome.setdefault(key, None)
+    return outcome
+
+
+def _run(payload: dict) -> dict:
+    from codesign.training import TrainingData, hardware_accuracy, train
+    from encoders import get_encoder
+    from hw_models import load_profile
+    from hw_models.energy import estimate_energy
+    from hw_models.mapping import map_network
+
+    config = parse_config(payload["config"])
+    params = split_params(payload["params"])
+    seed = int(payload["seed"])
+    profile = load_profile(config["hardware"]["profile"])
+    dataset = load_trial_dataset(config)
+    encoder = get_encoder(params.encoder, **params.encoder_params)
+    samples = config["run"]["evaluation_samples"]
+
+    def encode(split_name: str, limit: int = 0):
+        x, y = _limit(getattr(dataset, split_name), limit)
+        return encoder.encode(x, params.timesteps, encoding_seed(seed, split_name)), y
+
+    train_spikes, train_labels = encode("train")
+    validation_spikes, validation_labels = encode("validation", samples)
+    test_spikes, test_labels = encode("test", samples)
+
+    artifact_dir = Path(payload["artifact_dir"])
+    relative_artifact = f"trial_{payload['number']:04d}/network.net"
+    prune_below = payload.get("prune_below")
+
+    def epoch_callback(epoch: int, metrics: dict) -> bool:
+        accuracy = metrics.get("validation_accuracy")
+        return prune_below is None or epoch < 2 or accuracy is None or accuracy >= prune_below
+
+    training_started = time.perf_counter()
+    result = train(
+        params.trainer,
+        {**params.trainer_params, **params.hardware_params},
+        TrainingData(train_spikes, train_labels, validation_spikes, validation_labels, dataset.n_classes),
+        profile=profile,
+        seed=seed,
+        epoch_callback=epoch_callback,
+        artifact_path=artifact_dir / relative_artifact,
+    )
+    timings = {"training_s": time.perf_counter() - training_started}
+    metrics: dict[str, Any] = {
+        "float_accuracy": result.float_validation_accuracy,
+        "training_time_s": result.training_time_s,
+        "epochs_run": result.epochs_run,
+        "timesteps": params.timesteps,
+        "encoding_seed_test": encoding_seed(seed, "test"),
+    }
+    if result.status != "complete":
+        return {"state": result.status, "error": result.reason, "metrics": metrics, "timings": timings}
+
+    network = result.network
+    mapping = map_network(network, profile, neurons_per_core=params.neurons_per_core)
+    if not mapping.fits:
+        return {"state": "infeasible", "error": f"does not fit {profile.name}: {mapping.reason}", "metrics": metrics,
+                "timings": timings}
+
+    evaluation_started = time.perf_counter()
+    backend = config["run"]["backend"]
+    validation = hardware_accuracy(network, validation_spikes, validation_labels, backend=backend)
+    test = hardware_accuracy(network, test_spikes, test_labels, backend=backend)
+    energy = estimate_energy(test.counts, mapping)
+    timings["evaluation_s"] = time.perf_counter() - evaluation_started
+    if int(np.sum(test.output_spikes)) == 0:
+        return {"state": "failed", "error": "silent network: no output spikes on the test split",
+                "metrics": metrics, "timings": timings}
+
+    metrics.update(
+        accuracy=validation.accuracy,
+        test_accuracy=test.accuracy,
+        accuracy_gap=(result.float_validation_accuracy or 0.0) - validation.accuracy,
+        synaptic_ops=energy.synaptic_ops,
+        spikes=energy.spikes,
+        **energy.objectives(),
+        energy=energy.to_dict(),
+    )
+    values = {name: float(metrics[name]) for name in config.objectives}
+    return {
+        "state": "complete",
+        "values": values,
+        "metrics": metrics,
+        "counts": test.counts.to_dict(),
+        "timings": timings,
+        "artifact_path": relative_artifact if (artifact_dir / relative_artifact).exists() else None,
+    }
