@@ -124,6 +124,8 @@ class EnergyReport:
     spikes: float
     spikes_std: float
     input_spikes: float
+    spike_messages: float
+    tile_hops: float
     cores: int
     cores_available: int
     tiles_used: int
@@ -227,6 +229,8 @@ def estimate_energy(counts: ActivityCounts, mapping: Mapping) -> EnergyReport:
         spikes=float(spikes.mean()),
         spikes_std=float(spikes.std()),
         input_spikes=float(counts.input_spikes[:, 0].mean()),
+        spike_messages=float((counts.input_spikes * messages).sum(axis=1).mean()),
+        tile_hops=float((counts.input_spikes * (hops_ew + hops_ns)).sum(axis=1).mean()),
         cores=mapping.cores,
         cores_available=mapping.cores_available,
         tiles_used=mapping.tiles_used,

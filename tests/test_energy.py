@@ -121,6 +121,8 @@ def test_hand_computed_spread_over_tiles(tmp_path):
     report = estimate_energy(hand_counts(), mapping)
     assert report.energy_by_kind_uj["spike_delivery"] == pytest.approx(13e-6)  # 5*4*0.5 + 3*2*0.5
     assert report.energy_by_kind_uj["tile_hops"] == pytest.approx(25e-6)  # 5*2*1 + 3*(1*1 + 2*2)
+    assert report.spike_messages == pytest.approx(5 * 4 + 3 * 2)
+    assert report.tile_hops == pytest.approx(5 * 2 + 3 * 3)
     # busiest core: layer 0 holds 1/4 of 75 ns of work; route: within-tile + 1 EW + 1 NS hop;
     # barrier: 3 of 4 tiles -> 10 + 2/3 * 30
     assert report.step_time_us == pytest.approx((75 / 4 / 10 + 4 + 30) / 1e3)

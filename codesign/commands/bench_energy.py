@@ -177,6 +177,7 @@ def print_report(payload: dict, report) -> None:
     summary.add_row("synaptic ops", f"{report.synaptic_ops:.6g}", f"{report.synaptic_ops_std:.3g}")
     summary.add_row("spikes (all layers)", f"{report.spikes:.6g}", f"{report.spikes_std:.3g}")
     summary.add_row("input spikes", f"{report.input_spikes:.6g}", "")
+    summary.add_row("spike messages / tile hops", f"{report.spike_messages:.6g} / {report.tile_hops:.6g}", "")
     summary.add_row("cores", f"{report.cores} / {report.cores_available}", "")
     fits = "yes" if report.fits else f"[red]no[/red]: {report.reason}"
     summary.add_row("fits the chip", fits, "")
