@@ -620,8 +620,11 @@ class _Transaction:
         try:
             if exc_type is None:
                 self.conn.execute("COMMIT")
-            else:
-                self.conn.execute("ROLLBACK")
+            elif self.conn.in_transaction:
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:  # keep the original error, not the rollback's
+                    pass
         finally:
             self.study._lock.release()
 

@@ -37,3 +37,16 @@ def sleep_forever(payload: dict):
 
 def unpicklable_result(payload: dict):
     return lambda: None
+
+
+def spawn_and_sleep(payload: dict):
+    """A trial that starts a process of its own (as Lava does), then hangs."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    tmp = payload["pid_file"] + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(str(child.pid))
+    os.replace(tmp, payload["pid_file"])
+    time.sleep(3600)
