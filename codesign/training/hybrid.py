@@ -12,7 +12,7 @@
 3. Fine-tuning: the converted weights load into the same lava-dl blocks SLAYER trains
    (quantization-aware at the trial's weight bits, same export), for `finetune_epochs`.
 
-Conversion alone keeps the ANN's validation accuracy within 0.08 at generous timesteps
+Conversion alone keeps the ANN's validation accuracy within 0.05 at generous timesteps
 (T >= 64, du = 4096, dv = 0, 8-bit weights) on sklearn digits: see tests/test_hybrid.py.
 """
 

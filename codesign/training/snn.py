@@ -62,8 +62,14 @@ class SpikingModel(torch.nn.Module):
                 pre_hook_fx=self.quantizer,
                 delay=bool(hidden and self.delay_cap > 0),
             )
+            # lava-dl sizes neurons and delays at the first forward pass; size them now so that
+            # a block exports (and draws its initial delays from the seeded RNG) before any forward.
+            block.neuron.shape = torch.Size([n_out])
+            block.neuron.num_neurons = n_out
             if block.delay is not None:
                 block.delay.max_delay = self.delay_cap
+                block.delay.delay.data = torch.rand(n_out, dtype=torch.float)
+                block.delay.init = True
             blocks.append(block)
         self.blocks = torch.nn.ModuleList(blocks)
 
