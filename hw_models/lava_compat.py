@@ -4,14 +4,21 @@
 defaults. Python 3.11 rejects any unhashable default as "mutable" (3.10 only rejected
 list/dict/set), so the module fails at import. We import that one module while
 `dataclasses.dataclass` gives `ByteEncoder` identity hashing, which restores exactly the
-3.10 behaviour Lava was written against. Call `ensure_lava_importable()` before the first
-`import lava...`; every module of ours that imports Lava does so.
+3.10 behaviour Lava was written against.
+
+Lava's runtime also calls `multiprocessing.set_start_method('fork')` at import, which raises
+once anything (numba's threading layer, Dask, a test) has fixed the start method. Lava needs
+'fork' whatever was chosen before, so we un-fix the default just before Lava sets it.
+
+Call `ensure_lava_importable()` before the first `import lava...`; every module of ours that
+imports Lava does so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import multiprocessing
 import sys
 
 _VAR_MODEL = "lava.magma.compiler.var_model"
@@ -31,9 +38,17 @@ def _dataclass_with_hashable_defaults(original):
     return patched
 
 
+_LAVA_MULTIPROCESSING = "lava.magma.runtime.message_infrastructure.multiprocessing"
+
+
 def ensure_lava_importable() -> None:
-    """Import Lava's var_model under the 3.10-compatible dataclass rule (idempotent)."""
-    if sys.version_info < (3, 11) or _VAR_MODEL in sys.modules:
+    """Import Lava's var_model (and with it Lava's runtime) so that it cannot fail (idempotent)."""
+    if _LAVA_MULTIPROCESSING not in sys.modules and multiprocessing.get_start_method(allow_none=True) is not None:
+        multiprocessing.set_start_method(None, force=True)
+    if _VAR_MODEL in sys.modules:
+        return
+    if sys.version_info < (3, 11):
+        importlib.import_module(_VAR_MODEL)
         return
     original = dataclasses.dataclass
     dataclasses.dataclass = _dataclass_with_hashable_defaults(original)

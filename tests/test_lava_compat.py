@@ -46,3 +46,17 @@ def test_the_shim_only_touches_lava_classes():
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def test_lava_imports_after_the_multiprocessing_start_method_was_fixed():
+    # numba's threading layer, Dask or a test may fix the start method first; Lava's runtime
+    # calls set_start_method('fork') at import, which would then raise.
+    code = (
+        "import multiprocessing; multiprocessing.get_start_method()\n"
+        "from hw_models.lava_compat import ensure_lava_importable; ensure_lava_importable()\n"
+        "from lava.magma.core.run_configs import Loihi2SimCfg\n"
+        "print(multiprocessing.get_start_method())"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "fork"
