@@ -16,8 +16,13 @@ from hw_models.errors import HardwareError
 
 # Order is the order `codesign --help` lists them in.
 COMMAND_MODULES = [
-    "codesign.commands.info",
+    "codesign.commands.init",
+    "codesign.commands.sweep",
+    "codesign.commands.status",
+    "codesign.commands.pareto",
+    "codesign.commands.verify",
     "codesign.commands.bench_energy",
+    "codesign.commands.info",
 ]
 
 USER_ERRORS = (CodesignError, EncodingError, HardwareError, FileNotFoundError)
@@ -52,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as error:
         print(f"codesign {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"codesign {args.command}: interrupted", file=sys.stderr)
         return 130

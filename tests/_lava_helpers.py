@@ -97,11 +97,12 @@ def export_slayer_network(path, *, sizes=(10, 8, 4), delay=False, seed=0, curren
     with torch.no_grad():
         for block in blocks:
             block.synapse.weight.mul_(4.0)
-            if block.delay is not None:
-                block.delay.delay.copy_(torch.arange(block.delay.delay.numel()).reshape(block.delay.delay.shape) % 5)
         x = torch.zeros(1, sizes[0], 4)
         for block in blocks:
             x = block(x)
+        for block in blocks:  # slayer draws delays in [0, 1) at the first forward pass: set them after it
+            if block.delay is not None:
+                block.delay.delay.copy_(torch.arange(block.delay.delay.numel()).reshape(block.delay.delay.shape) % 5)
     with h5py.File(path, "w") as handle:
         layers = handle.create_group("layer")
         for index, block in enumerate(blocks):
