@@ -35,20 +35,26 @@ def run(args) -> int:
         return 0
     table = Table(title=f"{args.study}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     table.add_column("#", justify="right")
-    table.add_column("state")
+    table.add_column("state", no_wrap=True)
     for name in objectives:
         table.add_column(name, justify="right")
-    table.add_column("params")
+    table.add_column("params", min_width=30, ratio=1)
     table.add_column("time s", justify="right")
     table.add_column("reason")
+    varying = [name for name in dict.fromkeys(k for t in trials for k in t.params)
+               if len({repr(t.params.get(name)) for t in trials}) > 1]
     for t in trials:
         marker = " *" if t.number in front else ""
         table.add_row(
             f"{t.number}{marker}", t.state,
             *[f"{t.values[name]:.4g}" if t.values and name in t.values else "-" for name in objectives],
-            ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()),
+            ", ".join(_format_param(k, t.params[k]) for k in varying if k in t.params),
             f"{(t.timings or {}).get('total_s', 0):.1f}", (t.error or "").splitlines()[0][:60] if t.error else "",
         )
     Console().print(table)
-    Console().print("* on the Pareto front")
+    Console().print("* on the Pareto front; params shown are those that differ between trials")
     return 0
+
+
+def _format_param(name: str, value) -> str:
+    return f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"

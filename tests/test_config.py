@@ -1,0 +1,105 @@
+"""Sweep configs: defaults, and every kind of mistake rejected with its key path before any work."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesign.config import load_config, parse_config
+from codesign.errors import CodesignError
+from codesign.search_space import build_space, split_params
+
+GOOD = {
+    "study": {"name": "t", "seed": 3},
+    "dataset": {"name": "iris", "max_samples": 90},
+    "encoding": {"encoders": ["rate", "population"], "timesteps": {"low": 8, "high": 16},
+                 "rate": {"max_rate": {"low": 0.3, "high": 1.0}}, "population": {"bins": {"low": 3, "high": 6}}},
+    "training": {"trainers": ["slayer"]},
+    "hardware": {"profile": "loihi1", "weight_bits": {"low": 2, "high": 8}, "vth": 64},
+    "objectives": {"accuracy": "maximize", "energy_per_inference_uj": "minimize"},
+    "constraints": {"rules": ["cores <= 64"]},
+    "budget": {"trials": 5},
+}
+
+
+def with_change(section: str, key: str, value) -> dict:
+    raw = {name: dict(table) for name, table in GOOD.items()}
+    raw.setdefault(section, {})[key] = value
+    return raw
+
+
+def test_defaults_fill_in_and_space_is_conditional():
+    config = parse_config(GOOD)
+    assert config["run"]["backend"] == "numba" and config["budget"]["timeout_s"] == 0
+    space = build_space(config)
+    assert {"encoder", "timesteps", "rate.max_rate", "population.bins", "weight_bits", "vth"} <= set(space.names)
+    params = space.default()
+    active_rate = space.is_active("rate.max_rate", {**params, "encoder": "rate"})
+    active_bins = space.is_active("population.bins", {**params, "encoder": "rate"})
+    assert active_rate and not active_bins
+
+
+def test_split_params_gives_each_stage_its_part():
+    split = split_params({"encoder": "rate", "timesteps": 12, "rate.max_rate": 0.5, "population.bins": 4,
+                          "trainer": "slayer", "slayer.epochs": 3, "weight_bits": 4, "vth": 64, "neurons_per_core": 100})
+    assert split.encoder_params == {"max_rate": 0.5}
+    assert split.trainer_params == {"epochs": 3}
+    assert split.hardware_params == {"weight_bits": 4, "vth": 64}
+    assert split.neurons_per_core == 100 and split.timesteps == 12
+
+
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("study", "colour", "red", "unknown key study.colour"),
+        ("study", "seed", "zero", "study.seed = 'zero' must be int"),
+        ("dataset", "name", "mnist", "dataset.name = 'mnist' is not a known dataset; known: digits"),
+        ("dataset", "test_fraction", 1.5, "dataset.test_fraction = 1.5 must be a number in (0, 1)"),
+        ("dataset", "bogus", 1, "unknown key dataset.bogus for dataset 'iris'"),
+        ("encoding", "encoders", ["rate", "morse"], "encoding.encoders contains 'morse'"),
+        ("encoding", "rate", {"max_rate": {"low": 0.3, "high": 2.0}}, "encoding.rate.max_rate.high = 2.0 is outside the allowed range"),
+        ("encoding", "rate", {"speed": 3}, "unknown key encoding.rate.speed"),
+        ("encoding", "latency", {}, "[encoding.latency] configures an encoder that encoding.encoders does not list"),
+        ("encoding", "timesteps", {"low": 16, "high": 8}, "encoding.timesteps: low=16 must be below high=8"),
+        ("training", "trainers", ["backprop"], "training.trainers contains 'backprop'"),
+        ("hardware", "weight_bits", {"low": 0, "high": 8}, "hardware.weight_bits.low = 0 is outside the allowed range [1, 8]"),
+        ("hardware", "du", 5000, "hardware.du = 5000 is outside the allowed range [0, 4096]"),
+        ("hardware", "profile", "loihi9", "hardware.profile: unknown chip profile 'loihi9'"),
+        ("hardware", "flux", 3, "unknown key hardware.flux"),
+        ("objectives", "happiness", "maximize", "unknown objective objectives.happiness"),
+        ("objectives", "accuracy", "up", "objectives.accuracy = 'up' must be \"maximize\" or \"minimize\""),
+        ("constraints", "rules", ["cores < lots"], "constraints.rules[0] = 'cores < lots': 'lots' is not a number"),
+        ("constraints", "rules", ["mood <= 3"], "constraints.rules[0] names unknown metric 'mood'"),
+        ("budget", "trials", 0, "budget.trials = 0 must be at least 1"),
+        ("run", "backend", "gpu", "run.backend = 'gpu' is not known; known: numba, lava"),
+    ],
+)
+def test_mistakes_are_named_by_key_path(section, key, value, message):
+    with pytest.raises(CodesignError) as error:
+        parse_config(with_change(section, key, value))
+    assert message in str(error.value)
+
+
+def test_unknown_section_and_file_errors(tmp_path):
+    with pytest.raises(CodesignError, match=r"unknown section \[training_data\]"):
+        parse_config({"training_data": {}})
+    with pytest.raises(CodesignError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[study\nname = 1")
+    with pytest.raises(CodesignError, match="broken.toml is not valid TOML"):
+        load_config(broken)
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('[hardware]\ndu = 9999\n')
+    with pytest.raises(CodesignError, match=r"wrong.toml: hardware.du = 9999"):
+        load_config(wrong)
+
+
+def test_shipped_examples_and_template_are_valid():
+    from pathlib import Path
+
+    from codesign.commands.init import TEMPLATE
+
+    root = Path(__file__).resolve().parent.parent
+    for path in [TEMPLATE, *sorted((root / "examples").glob("*.toml"))]:
+        config = load_config(path)
+        assert build_space(config).names, path
