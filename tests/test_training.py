@@ -100,6 +100,11 @@ def test_bad_params_are_refused_naming_the_param(digits, name, params, named):
         train(name, params, digits["small"])
 
 
+def test_unknown_profile_is_refused(digits):
+    with pytest.raises(CodesignError, match="nosuchchip"):
+        train("slayer", {}, digits["small"], profile="nosuchchip")
+
+
 def test_training_data_is_checked():
     spikes = np.zeros((4, 3, 5), dtype=np.uint8)
     labels = np.array([0, 1, 0, 1])
@@ -203,8 +208,13 @@ def test_numba_model_of_the_export_matches_lava_spike_for_spike(trained, digits)
 
 
 def test_same_seed_same_network_different_seed_different(digits):
+    import torch
+
     params = {"epochs": 2, "hidden_size": 16, "batch_size": 50}
+    threads, rng_state = torch.get_num_threads(), torch.random.get_rng_state()
     first = train("slayer", params, digits["small"], seed=3)
+    # training leaves the caller's torch alone: thread count and global RNG are restored
+    assert torch.get_num_threads() == threads and torch.equal(torch.random.get_rng_state(), rng_state)
     again = train("slayer", params, digits["small"], seed=3)
     other = train("slayer", params, digits["small"], seed=4)
     assert first.status == again.status == other.status == "complete"

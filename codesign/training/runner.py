@@ -10,6 +10,7 @@ carrying the exception text: a sweep must never die because one candidate did.
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 import time
@@ -23,6 +24,7 @@ from codesign.training.hardware import HARDWARE_PARAM_NAMES, HardwareParams, cap
 from codesign.training.hybrid import HybridTrainer
 from codesign.training.hyperparams import resolve
 from codesign.training.slayer import SlayerTrainer
+from hw_models.errors import HardwareError
 from hw_models.profile import ChipProfile, load_profile
 
 TRAINERS: dict[str, type[Trainer]] = {"slayer": SlayerTrainer, "hybrid": HybridTrainer}
@@ -48,11 +50,27 @@ def resolve_params(name: str, params: dict, profile: ChipProfile) -> tuple[dict,
 
 
 def pick_device(device: Optional[str]) -> str:
+    """`None` picks CUDA when torch sees a GPU and lava-dl's CUDA kernels build there, else CPU."""
     import torch
 
-    if device is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
+    if device is not None:
+        return str(device)
+    return "cuda" if torch.cuda.is_available() and _lava_dl_cuda_works() else "cpu"
+
+
+@functools.lru_cache(maxsize=1)
+def _lava_dl_cuda_works() -> bool:
+    """lava-dl JIT-compiles its CUDA dynamics on first use; a machine without nvcc cannot."""
+    try:
+        import torch
+
+        from codesign.training.snn import slayer
+
+        neuron = slayer.neuron.cuba.Neuron(threshold=1.0, current_decay=0.5, voltage_decay=0.5).to("cuda")
+        neuron(torch.ones(1, 1, 2, device="cuda"))
+        return True
+    except Exception:
+        return False
 
 
 @contextmanager
@@ -83,7 +101,10 @@ def train(
     artifact_path: Optional[str | Path] = None,
 ) -> TrainingResult:
     """Train with trainer `name`; `artifact_path` (a file, or a directory for `network.net`) keeps the netx file."""
-    profile = load_profile(profile)
+    try:
+        profile = load_profile(profile)
+    except HardwareError as error:
+        raise CodesignError(f"profile: {error}") from None
     trainer = get_trainer(name)
     training, hardware = resolve_params(name, params, profile)
     if not isinstance(data, TrainingData):

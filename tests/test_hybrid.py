@@ -1,0 +1,79 @@
+"""HYBRID (ANN -> SNN conversion with threshold balancing, then spike-based fine-tuning) on sklearn digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.training import TrainingData, hardware_accuracy, train
+
+# Conversion alone (no fine-tuning) at T=64 with integrate-and-fire neurons (du=4096, dv=0)
+# and 8-bit weights keeps the ANN's validation accuracy within this margin (measured: ~0.02).
+CONVERSION_MARGIN = 0.05
+
+
+def _digits(timesteps: int, n_train: int | None = None):
+    from encoders import get_encoder, load_dataset
+
+    dataset = load_dataset("digits", seed=0)
+    encoder = get_encoder("rate")
+    spikes = {name: encoder.encode(getattr(dataset, name).x, timesteps, seed=index)
+              for index, name in enumerate(("train", "validation", "test"))}
+    n_train = n_train or len(dataset.train.y)
+    data = TrainingData(spikes["train"][:n_train], dataset.train.y[:n_train], spikes["validation"],
+                        dataset.validation.y, dataset.n_classes)
+    return data, (spikes["test"], dataset.test.y)
+
+
+def _ann_accuracy(result) -> float:
+    return max(entry["validation_accuracy"] for entry in result.history if entry["phase"] == "ann")
+
+
+def test_conversion_preserves_ann_accuracy_at_generous_timesteps():
+    data, _ = _digits(64)
+    params = {"ann_epochs": 15, "finetune_epochs": 0, "du": 4096, "dv": 0, "weight_bits": 8}
+    result = train("hybrid", params, data, seed=0)
+    assert result.status == "complete", result.reason
+    ann = _ann_accuracy(result)
+    assert ann >= 0.9
+    assert result.float_validation_accuracy >= ann - CONVERSION_MARGIN
+    assert result.hardware_validation_accuracy >= ann - CONVERSION_MARGIN
+    assert [entry["phase"] for entry in result.history][-1] == "conversion"
+
+
+def test_hybrid_with_finetuning_on_default_hardware_params():
+    data, (test_spikes, test_labels) = _digits(20)
+    result = train("hybrid", {"ann_epochs": 10, "finetune_epochs": 2}, data, seed=0)
+    assert result.status == "complete", result.reason
+    phases = [entry["phase"] for entry in result.history]
+    assert phases.count("ann") <= 10 and "conversion" in phases and phases.count("finetune") == 2
+    assert result.epochs_run == phases.count("ann") + 2  # the conversion is not an epoch
+    conversion = next(entry for entry in result.history if entry["phase"] == "conversion")
+    # fine-tuning keeps the better of the converted and fine-tuned weights
+    assert result.float_validation_accuracy >= conversion["validation_accuracy"]
+    assert all(layer.num_weight_bits <= 8 for layer in result.network.layers)
+    assert hardware_accuracy(result.network, test_spikes, test_labels).accuracy >= 0.75
+    assert abs(result.accuracy_gap) <= 0.05
+
+
+def test_hybrid_is_deterministic_and_quantized():
+    data, _ = _digits(16, n_train=300)
+    params = {"ann_epochs": 3, "finetune_epochs": 1, "hidden_size": 24, "weight_bits": 3}
+    first = train("hybrid", params, data, seed=7)
+    again = train("hybrid", params, data, seed=7)
+    assert first.status == again.status == "complete", first.reason
+    assert first.network.equals(again.network)
+    assert all(layer.num_weight_bits <= 3 for layer in first.network.layers)
+
+
+def test_hybrid_ann_divergence_and_pruning_end_without_exceptions(monkeypatch):
+    import torch
+
+    data, _ = _digits(8, n_train=100)
+    result = train("hybrid", {"ann_epochs": 3}, data, epoch_callback=lambda epoch, metrics: epoch < 1)
+    assert result.status == "pruned" and result.epochs_run == 2
+    assert result.history[0]["phase"] == "ann"
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", lambda logits, labels: logits.sum() * np.nan)
+    result = train("hybrid", {"ann_epochs": 3}, data)
+    assert result.status == "failed" and "diverged" in result.reason and result.network is None
