@@ -18,9 +18,6 @@ fixed-point LIF has none.
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
-
 import numpy as np
 
 from hw_models.errors import HardwareError
@@ -96,24 +93,9 @@ def plan_batch(network: Network, spikes: np.ndarray) -> tuple[list[int], int]:
     return good + bad[:1], int(periods[best])
 
 
-def ensure_lava_runtime_importable() -> None:
-    """Let Lava's runtime import after numba's threads started (idempotent).
-
-    Lava's message infrastructure calls `multiprocessing.set_start_method('fork')` at import,
-    which raises once anything has fixed the start method, and launching numba's parallel
-    threads does (`multiprocessing.get_start_method()` fixes the default, 'fork' on Linux).
-    When it is already 'fork' we un-fix it so Lava sets the very same method again.
-    """
-    ensure_lava_importable()
-    if "lava.magma.runtime.message_infrastructure.multiprocessing" in sys.modules:
-        return
-    if multiprocessing.get_start_method(allow_none=True) == "fork":
-        multiprocessing.set_start_method(None, force=True)
-
-
 def _run_in_lava(network: Network, spikes: np.ndarray, period: int | None) -> dict:
     """One Lava run of all samples (padded to `period` steps each, reset between them) -> recorded arrays."""
-    ensure_lava_runtime_importable()
+    ensure_lava_importable()  # also lets Lava's runtime import after numba fixed the start method
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import DelayDense, Dense
