@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from codesign.training import TrainingData, hardware_accuracy, train
 
