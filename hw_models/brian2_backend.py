@@ -31,9 +31,13 @@ from hw_models.simulate import SimulationResult, counts_from_table
 
 def simulate_brian2(network: Network, spikes: np.ndarray, record_layers: bool) -> SimulationResult:
     """Run validated uint8 spikes (batch, n_in, T) in Brian2; see `hw_models.simulate.simulate`."""
-    with warnings.catch_warnings():  # brian2 still calls pyparsing's deprecated camelCase API at import
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import brian2 as b2
+    with warnings.catch_warnings():  # brian2 2.9 still calls pyparsing's deprecated camelCase API
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(pyparsing|brian2)(\.|$)")
+        return _simulate_brian2(network, spikes, record_layers)
+
+
+def _simulate_brian2(network: Network, spikes: np.ndarray, record_layers: bool) -> SimulationResult:
+    import brian2 as b2
 
     b2.prefs.codegen.target = "numpy"
     batch, n_in, steps = spikes.shape
