@@ -16,6 +16,7 @@ imports Lava does so.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import multiprocessing
@@ -56,3 +57,17 @@ def ensure_lava_importable() -> None:
         importlib.import_module(_VAR_MODEL)
     finally:
         dataclasses.dataclass = original
+
+
+def import_lava_dl() -> None:
+    """Import lava-dl (slayer, netx) with its import-time banner sent to stderr.
+
+    lava-dl prints a warning about an optional Prophesee toolbox to stdout on import, which
+    would corrupt the `--json` output scripts read from our commands.
+    """
+    ensure_lava_importable()
+    if "lava.lib.dl.netx" in sys.modules:
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        importlib.import_module("lava.lib.dl.slayer")
+        importlib.import_module("lava.lib.dl.netx")

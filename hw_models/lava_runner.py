@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hw_models.errors import HardwareError
-from hw_models.lava_compat import ensure_lava_importable
+from hw_models.lava_compat import import_lava_dl
 
 
 def run_netx_in_lava(path: str | Path, spikes: np.ndarray) -> np.ndarray:
@@ -28,7 +28,7 @@ def run_netx_in_lava(path: str | Path, spikes: np.ndarray) -> np.ndarray:
 
 
 def _run_one(path: Path, sample: np.ndarray) -> np.ndarray:
-    ensure_lava_importable()
+    import_lava_dl()
     from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hw_models.lava_compat import ensure_lava_importable
+from hw_models.lava_compat import import_lava_dl
 
-ensure_lava_importable()
+import_lava_dl()
 from lava.lib.dl import slayer  # noqa: E402
 
 from codesign.training.base import FitContext, TrainingDiverged, TrainingPruned  # noqa: E402
