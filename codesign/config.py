@@ -19,6 +19,7 @@ from codesign.errors import CodesignError
 
 DIRECTIONS = ("maximize", "minimize")
 BACKENDS = ("numba", "lava")
+SAMPLERS = ("bayesian", "random", "sobol", "grid")
 
 # Everything a trial reports; objectives and constraints may name any of these.
 METRICS = {
@@ -48,14 +49,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "constraints": {"rules": []},
     "budget": {"trials": 20, "timeout_s": 0},
     "run": {"batch_size": 1, "backend": "numba", "workers": 1, "scheduler": "", "n_initial": 0,
-            "evaluation_samples": 0, "prune_below_front": 0.0},
+            "evaluation_samples": 0, "prune_below_front": 0.0, "sampler": "bayesian", "grid_points": 3},
 }
 
 SCALAR_KEYS: dict[str, dict[str, type | tuple]] = {
     "study": {"name": str, "seed": int},
     "budget": {"trials": int, "timeout_s": (int, float)},
     "run": {"batch_size": int, "backend": str, "workers": int, "scheduler": str, "n_initial": int,
-            "evaluation_samples": int, "prune_below_front": (int, float)},
+            "evaluation_samples": int, "prune_below_front": (int, float), "sampler": str, "grid_points": int},
 }
 
 
@@ -314,6 +315,10 @@ def _check_budget_and_run(budget: dict, run: dict) -> None:
         raise CodesignError(f"run.workers = {run['workers']} must be at least 1")
     if run["backend"] not in BACKENDS:
         raise CodesignError(f"run.backend = {run['backend']!r} is not known; known: {', '.join(BACKENDS)}")
+    if run["sampler"] not in SAMPLERS:
+        raise CodesignError(f"run.sampler = {run['sampler']!r} is not known; known: {', '.join(SAMPLERS)}")
+    if run["grid_points"] < 2:
+        raise CodesignError(f"run.grid_points = {run['grid_points']} must be at least 2")
     if run["n_initial"] < 0 or run["evaluation_samples"] < 0:
         raise CodesignError("run.n_initial and run.evaluation_samples must be >= 0")
     if not 0 <= run["prune_below_front"] < 1:

@@ -20,6 +20,7 @@ from codesign.config import SweepConfig
 from codesign.errors import CodesignError
 from codesign.executors import Executor, make_executor
 from codesign.optimizer import BayesianOptimizer
+from codesign.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
 from codesign.results import best_values, hypervolume_curve, pareto_trials
 from codesign.search_space import build_space
 from codesign.storage import Study
@@ -41,16 +42,17 @@ class SweepSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def build_optimizer(config: SweepConfig, study: Study) -> BayesianOptimizer:
-    """A fresh optimizer holding every trial the study has recorded, under the same numbers."""
+def build_optimizer(config: SweepConfig, study: Study) -> Sampler:
+    """A fresh optimizer (run.sampler) holding every trial the study has recorded, under the same numbers."""
     run = config["run"]
-    optimizer = BayesianOptimizer(
-        build_space(config),
-        objectives=config.objectives,
-        constraints=config.constraints,
-        seed=config.seed,
-        n_initial=run["n_initial"] or None,
-    )
+    common = dict(objectives=config.objectives, constraints=config.constraints, seed=config.seed)
+    space = build_space(config)
+    if run["sampler"] == "bayesian":
+        optimizer = BayesianOptimizer(space, n_initial=run["n_initial"] or None, **common)
+    elif run["sampler"] == "grid":
+        optimizer = GridSampler(space, points_per_dim=run["grid_points"], **common)
+    else:
+        optimizer = {"random": RandomSampler, "sobol": SobolSampler}[run["sampler"]](space, **common)
     for stored in study.trials():
         tell_stored(optimizer, config, stored)
     return optimizer
@@ -61,7 +63,7 @@ def _constraint_metrics(config: SweepConfig, metrics: dict | None) -> dict:
     return {name: float(metrics[name]) for name in names if metrics and name in metrics}
 
 
-def tell_stored(optimizer: BayesianOptimizer, config: SweepConfig, stored) -> None:
+def tell_stored(optimizer: Sampler, config: SweepConfig, stored) -> None:
     if stored.state in ("complete", "infeasible") and stored.values:
         optimizer.add_trial(stored.params, values=stored.values, state=stored.state,
                             metrics=_constraint_metrics(config, stored.metrics), reason=stored.error,
@@ -118,7 +120,7 @@ class SweepRunner:
         self.study.mark_running(number)
         self.executor.submit(number, run_trial, self._payload(number, params))
 
-    def _record(self, optimizer: BayesianOptimizer, number: int, outcome: dict | None, error: str | None) -> None:
+    def _record(self, optimizer: Sampler, number: int, outcome: dict | None, error: str | None) -> None:
         if outcome is None:
             outcome = {"state": "failed", "error": error or "unknown worker failure"}
         state, reason = outcome["state"], outcome.get("error")
@@ -149,6 +151,9 @@ class SweepRunner:
 
     def run(self) -> SweepSummary:
         optimizer = build_optimizer(self.config, self.study)
+        if isinstance(optimizer, GridSampler) and len(optimizer.grid) < self.total_trials:
+            self.notes.append(f"the grid has {len(optimizer.grid)} points: the sweep stops there")
+            self.total_trials = len(optimizer.grid)
         started = time.monotonic()
         deadline = started + self.timeout_s if self.timeout_s else math.inf
         queued = [(t.number, t.params) for t in self.study.trials(["pending"])]

@@ -235,3 +235,15 @@ def test_init_status_and_pareto_commands(tmp_path):
     assert {t["number"] for t in front} == on_front and on_front
     table = codesign("pareto", "s.sqlite", cwd=tmp_path)
     assert "Pareto front" in table.stdout
+
+
+def test_grid_sampler_sweeps_its_grid_and_stops_there(tmp_path):
+    config = parse_config(config_dict(**{
+        "encoding.encoders": ["rate"], "hardware.weight_bits": 6, "run.sampler": "grid", "run.grid_points": 2,
+        "training.slayer": {"epochs": 1, "hidden_size": 8, "learning_rate": 0.02},
+    }))
+    runner = SweepRunner(config, tmp_path / "g.sqlite", trials=5)
+    summary = runner.run()
+    assert summary.finished == 2 and any("the grid has 2 points" in note for note in runner.notes)
+    with Study.open(tmp_path / "g.sqlite") as study:
+        assert sorted(t.params["timesteps"] for t in study.trials()) == [6, 10]
