@@ -36,12 +36,18 @@ Activity counts are gathered in the same pass; their definitions are in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-import numba
-import numpy as np
+# numba's OpenMP threads spin while waiting by default; on a machine whose cores are busy
+# (CI, a sweep's other workers) that spinning made a 2-thread batch 5x slower than 1 thread.
+# Passive waiting costs nothing measurable here. Read once, when numba first starts threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from hw_models.network import Network
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hw_models.network import Network  # noqa: E402
 
 # Columns of the per-layer parameter table handed to the kernel.
 (
@@ -50,7 +56,7 @@ from hw_models.network import Network
     P_W_OFF,
     P_NEURON_OFF,
     P_COL_OFF,
-    P_WEXP,
+    P_RIGHT_SHIFT,
     P_DU,
     P_DV,
     P_VTH,
@@ -76,7 +82,7 @@ class PackedNetwork:
     """A Network flattened into the arrays the kernel takes (numba wants flat, typed arrays)."""
 
     params: np.ndarray  # (n_layers, N_PARAMS) int64
-    weights: np.ndarray  # concatenated effective weights, each layer transposed to (in, out), int64
+    weights: np.ndarray  # concatenated effective weights << max(exponent, 0), each layer transposed to (in, out), int32
     delays: np.ndarray  # same layout as weights (zeros for layers without delays), int64
     column_synapses: np.ndarray  # per input of each layer: synapses with a non-zero effective weight
     column_delayed: np.ndarray  # per input of each layer: of those, how many have delay > 0
@@ -98,7 +104,9 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
         effective = layer.effective_weights().astype(np.int64)
         layer_delays = np.zeros_like(effective) if layer.delays is None else layer.delays.astype(np.int64)
         nonzero = effective != 0
-        weights.append(effective.T.ravel())
+        # a left shift distributes over the sum exactly, so positive exponents are applied to the
+        # weights once (|w| << 7 < 2**15); negative ones must floor each group's sum, in the kernel
+        weights.append((effective << max(layer.weight_exponent, 0)).T.ravel())
         delays.append(layer_delays.T.ravel())
         col_syn.append(nonzero.sum(axis=0))
         col_delayed.append((nonzero & (layer_delays > 0)).sum(axis=0))
@@ -112,7 +120,7 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
             w_off,
             neuron_off,
             col_off,
-            layer.weight_exponent,
+            max(-layer.weight_exponent, 0),
             layer.du,
             layer.dv,
             layer.vth << 6,
@@ -131,7 +139,7 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
             record_off += layer.n_out
     return PackedNetwork(
         params=params,
-        weights=np.concatenate(weights),
+        weights=np.concatenate(weights).astype(np.int32),
         delays=np.concatenate(delays),
         column_synapses=np.concatenate(col_syn).astype(np.int64),
         column_delayed=np.concatenate(col_delayed).astype(np.int64),
@@ -147,10 +155,11 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
 def run_packed(packed: PackedNetwork, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel: (recorded spikes (batch, record_size, T) uint8, counts (batch, n_layers, 6) int64)."""
     batch, _, steps = spikes.shape
-    recorded = np.zeros((batch, packed.record_size, steps), dtype=np.uint8)
+    time_major = np.ascontiguousarray(np.asarray(spikes, dtype=np.uint8).transpose(0, 2, 1))
+    recorded = np.zeros((batch, steps, packed.record_size), dtype=np.uint8)
     counts = np.zeros((batch, packed.params.shape[0], N_COUNTS), dtype=np.int64)
     _run_batch(
-        np.ascontiguousarray(spikes, dtype=np.uint8),
+        time_major,
         packed.params,
         packed.weights,
         packed.delays,
@@ -164,7 +173,7 @@ def run_packed(packed: PackedNetwork, spikes: np.ndarray) -> tuple[np.ndarray, n
         recorded,
         counts,
     )
-    return recorded, counts
+    return np.ascontiguousarray(recorded.transpose(0, 2, 1)), counts
 
 
 @numba.njit(cache=True, inline="always")
@@ -175,11 +184,93 @@ def _wrap32(x):
 
 @numba.njit(cache=True, inline="always")
 def _decay(x, keep):
-    """Lava's 12-bit decay: x * keep / 4096 rounded toward zero."""
+    """Lava's 12-bit decay: x * keep / 4096 rounded toward zero (branch-free, so loops vectorize)."""
     product = x * keep
-    if product >= 0:
-        return product >> 12
-    return -((-product) >> 12)
+    magnitude = np.abs(product) >> 12
+    return -magnitude if product < 0 else magnitude
+
+
+@numba.njit(cache=True, inline="always")
+def _active_indices(spiking, offset, size, indices):
+    """Indices i < size with spiking[offset + i] != 0, written to `indices` (branch-free); their count."""
+    count = 0
+    for i in range(size):
+        indices[count] = i
+        count += spiking[offset + i] != 0
+    return count
+
+
+@numba.njit(cache=True)
+def _accumulate_shifted(ring, slot, sums, weights, w_off, n_out, active_inputs, n_active, right_shift):
+    """ring[slot:slot+n_out] = floor(sum of the active inputs' weight rows / 2**right_shift); int32 sums are exact."""
+    due = ring[slot : slot + n_out]
+    sums = sums[:n_out]
+    sums[:] = 0
+    for k in range(n_active):
+        row = weights[w_off + active_inputs[k] * n_out : w_off + (active_inputs[k] + 1) * n_out]
+        for n in range(n_out):
+            sums[n] += row[n]
+    for n in range(n_out):
+        due[n] = np.int64(sums[n]) >> right_shift
+
+
+@numba.njit(cache=True, inline="always")
+def _integrate(u_old, v_old, a_in, bias, du_keep, dv_keep):
+    """One LIF step of one neuron before the threshold: (u, v)."""
+    current = _wrap32(_decay(u_old, du_keep) + _wrap32(a_in << 6))
+    current = current - 2 * UV_LIMIT if current > UV_LIMIT else current
+    current = current + 2 * UV_LIMIT if current <= -UV_LIMIT else current
+    voltage = _wrap32(_decay(v_old, dv_keep) + current + bias)
+    return current, min(max(voltage, -UV_LIMIT + 1), UV_LIMIT - 1)
+
+
+@numba.njit(cache=True)
+def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth):
+    """One step of neurons off..off+n_out (branch-free, so it vectorizes); consumes their ring slot."""
+    u = u[off : off + n_out]
+    v = v[off : off + n_out]
+    fired = fired[off : off + n_out]
+    bias = bias[off : off + n_out]
+    ring = ring[slot : slot + n_out]
+    n_fired = 0
+    n_active = 0
+    for idx in range(n_out):
+        a_in = _wrap32(ring[idx])
+        ring[idx] = 0
+        n_active += (u[idx] != 0) | (v[idx] != 0) | (a_in != 0) | (bias[idx] != 0)
+        current, voltage = _integrate(u[idx], v[idx], a_in, bias[idx], du_keep, dv_keep)
+        spike = voltage > vth
+        u[idx] = current
+        v[idx] = 0 if spike else voltage
+        fired[idx] = spike
+        n_fired += spike
+    return n_fired, n_active
+
+
+@numba.njit(cache=True)
+def _lif_refractory(u, v, refractory_left, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, refractory):
+    """`_lif` with refractory steps: v held at 0 and no spike while `refractory_left` > 0."""
+    u = u[off : off + n_out]
+    v = v[off : off + n_out]
+    refractory_left = refractory_left[off : off + n_out]
+    fired = fired[off : off + n_out]
+    bias = bias[off : off + n_out]
+    ring = ring[slot : slot + n_out]
+    n_fired = 0
+    n_active = 0
+    for idx in range(n_out):
+        a_in = _wrap32(ring[idx])
+        ring[idx] = 0
+        n_active += (u[idx] != 0) | (v[idx] != 0) | (a_in != 0) | (bias[idx] != 0)
+        current, voltage = _integrate(u[idx], v[idx], a_in, bias[idx], du_keep, dv_keep)
+        frozen = refractory_left[idx] > 0
+        spike = voltage > vth and not frozen
+        u[idx] = current
+        v[idx] = 0 if spike or frozen else voltage
+        refractory_left[idx] = refractory if spike else (refractory_left[idx] - 1 if frozen else 0)
+        fired[idx] = spike
+        n_fired += spike
+    return n_fired, n_active
 
 
 @numba.njit(cache=True, parallel=True)
@@ -233,15 +324,17 @@ def _run_sample(
     recorded,
     counts,
 ):
+    """One sample, step by step; `spikes` is (T, n_in), `recorded` is (T, record_size)."""
     n_layers = params.shape[0]
-    steps = spikes.shape[1]
+    steps = spikes.shape[0]
+    flat_spikes = spikes.reshape(-1)
     u = np.zeros(n_neurons, dtype=np.int64)
     v = np.zeros(n_neurons, dtype=np.int64)
     refractory_left = np.zeros(n_neurons, dtype=np.int64)
     fired = np.zeros(n_neurons, dtype=np.uint8)
     ring = np.zeros(ring_total, dtype=np.int64)
-    group_sums = np.zeros((max_delay + 1) * max_out, dtype=np.int64)
-    active_inputs = np.zeros(max(spikes.shape[0], max_out), dtype=np.int64)
+    group_sums = np.zeros((max_delay + 1) * max_out, dtype=np.int32)
+    active_inputs = np.zeros(max(spikes.shape[1], max_out) + 1, dtype=np.int64)
     for t in range(steps):
         for layer in range(n_layers):
             n_in = params[layer, P_N_IN]
@@ -249,109 +342,63 @@ def _run_sample(
             w_off = params[layer, P_W_OFF]
             neuron_off = params[layer, P_NEURON_OFF]
             col_off = params[layer, P_COL_OFF]
-            wexp = params[layer, P_WEXP]
+            right_shift = params[layer, P_RIGHT_SHIFT]
             has_delay = params[layer, P_HAS_DELAY]
             layer_max_delay = params[layer, P_MAX_DELAY]
             ring_off = params[layer, P_RING_OFF]
             ring_size = params[layer, P_RING_SIZE]
 
             # --- synapses: this step's source spikes, queued for step t + 1 + delay ---
-            n_active = 0
             if layer == 0:
-                for i in range(n_in):
-                    if spikes[i, t] != 0:
-                        active_inputs[n_active] = i
-                        n_active += 1
+                n_active = _active_indices(flat_spikes, t * n_in, n_in, active_inputs)
             else:
-                src_off = params[layer - 1, P_NEURON_OFF]
-                for i in range(n_in):
-                    if fired[src_off + i] != 0:
-                        active_inputs[n_active] = i
-                        n_active += 1
+                n_active = _active_indices(fired, params[layer - 1, P_NEURON_OFF], n_in, active_inputs)
+            synaptic_ops = 0
+            delayed_events = 0
+            for k in range(n_active):
+                synaptic_ops += column_synapses[col_off + active_inputs[k]]
+                delayed_events += column_delayed[col_off + active_inputs[k]]
             counts[layer, C_INPUT] += n_active
-            if n_active > 0:
-                for k in range(n_active):
-                    i = active_inputs[k]
-                    counts[layer, C_SYNOPS] += column_synapses[col_off + i]
-                    counts[layer, C_DELAYED] += column_delayed[col_off + i]
-                if has_delay == 0:
-                    slot = ring_off + ((t + 1) % ring_size) * n_out
-                    if wexp >= 0:
-                        # a left shift distributes over the sum exactly (no int64 overflow here)
-                        for k in range(n_active):
-                            row = w_off + active_inputs[k] * n_out
-                            for n in range(n_out):
-                                ring[slot + n] += weights[row + n] << wexp
-                    else:
+            counts[layer, C_SYNOPS] += synaptic_ops
+            counts[layer, C_DELAYED] += delayed_events
+            if has_delay == 0:
+                # one group: int32 sum (exact: |sum| <= n_in * 2**15), floored by the exponent, due at t + 1
+                slot = ring_off + ((t + 1) % ring_size) * n_out
+                _accumulate_shifted(ring, slot, group_sums, weights, w_off, n_out, active_inputs, n_active, right_shift)
+            elif n_active > 0:
+                if right_shift == 0:
+                    for k in range(n_active):
+                        row = w_off + active_inputs[k] * n_out
                         for n in range(n_out):
-                            group_sums[n] = 0
-                        for k in range(n_active):
-                            row = w_off + active_inputs[k] * n_out
-                            for n in range(n_out):
-                                group_sums[n] += weights[row + n]
-                        for n in range(n_out):
-                            ring[slot + n] += group_sums[n] >> -wexp
+                            ring[ring_off + ((t + 1 + delays[row + n]) % ring_size) * n_out + n] += weights[row + n]
                 else:
-                    if wexp >= 0:
-                        for k in range(n_active):
-                            row = w_off + active_inputs[k] * n_out
-                            for n in range(n_out):
-                                d = delays[row + n]
-                                ring[ring_off + ((t + 1 + d) % ring_size) * n_out + n] += weights[row + n] << wexp
-                    else:
-                        for j in range((layer_max_delay + 1) * n_out):
-                            group_sums[j] = 0
-                        for k in range(n_active):
-                            row = w_off + active_inputs[k] * n_out
-                            for n in range(n_out):
-                                group_sums[delays[row + n] * n_out + n] += weights[row + n]
-                        for d in range(layer_max_delay + 1):
-                            slot = ring_off + ((t + 1 + d) % ring_size) * n_out
-                            for n in range(n_out):
-                                ring[slot + n] += group_sums[d * n_out + n] >> -wexp
+                    for j in range((layer_max_delay + 1) * n_out):
+                        group_sums[j] = 0
+                    for k in range(n_active):
+                        row = w_off + active_inputs[k] * n_out
+                        for n in range(n_out):
+                            group_sums[delays[row + n] * n_out + n] += weights[row + n]
+                    for d in range(layer_max_delay + 1):
+                        slot = ring_off + ((t + 1 + d) % ring_size) * n_out
+                        for n in range(n_out):
+                            ring[slot + n] += np.int64(group_sums[d * n_out + n]) >> right_shift
 
-            # --- neurons: integrate what arrives at step t ---
+            # --- neurons: integrate what arrives at step t (branch-free, so it vectorizes) ---
             du_keep = DECAY_UNITY - params[layer, P_DU]
             dv_keep = DECAY_UNITY - params[layer, P_DV]
             vth = params[layer, P_VTH]
             refractory = params[layer, P_REFRACTORY]
             record_off = params[layer, P_RECORD_OFF]
             slot = ring_off + (t % ring_size) * n_out
-            n_fired = 0
-            n_active_neurons = 0
-            for n in range(n_out):
-                idx = neuron_off + n
-                a_in = _wrap32(ring[slot + n])
-                ring[slot + n] = 0
-                u_old = u[idx]
-                v_old = v[idx]
-                if u_old != 0 or v_old != 0 or a_in != 0 or bias[idx] != 0:
-                    n_active_neurons += 1
-                current = _wrap32(_decay(u_old, du_keep) + _wrap32(a_in << 6))
-                if current > UV_LIMIT:
-                    current -= 2 * UV_LIMIT
-                elif current <= -UV_LIMIT:
-                    current += 2 * UV_LIMIT
-                u[idx] = current
-                spike = 0
-                if refractory_left[idx] > 0:
-                    refractory_left[idx] -= 1
-                    v[idx] = 0
-                else:
-                    voltage = _wrap32(_decay(v_old, dv_keep) + current + bias[idx])
-                    if voltage > UV_LIMIT - 1:
-                        voltage = UV_LIMIT - 1
-                    elif voltage < -UV_LIMIT + 1:
-                        voltage = -UV_LIMIT + 1
-                    if voltage > vth:
-                        spike = 1
-                        voltage = 0
-                        refractory_left[idx] = refractory
-                    v[idx] = voltage
-                fired[idx] = spike
-                n_fired += spike
-                if spike != 0 and record_off >= 0:
-                    recorded[record_off + n, t] = 1
+            if refractory > 0:
+                n_fired, n_active_neurons = _lif_refractory(
+                    u, v, refractory_left, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, refractory
+                )
+            else:
+                n_fired, n_active_neurons = _lif(u, v, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth)
+            if record_off >= 0:
+                for n in range(n_out):
+                    recorded[t, record_off + n] = fired[neuron_off + n]
             counts[layer, C_OUTPUT] += n_fired
             counts[layer, C_ACTIVE] += n_active_neurons
             counts[layer, C_INACTIVE] += n_out - n_active_neurons

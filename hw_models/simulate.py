@@ -26,14 +26,18 @@ simulated; layer l = the synapses into layer l plus its neurons):
 
 from __future__ import annotations
 
+import copy
+import functools
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from hw_models.activity import COUNT_FIELDS, ActivityCounts
 from hw_models.errors import HardwareError
 from hw_models.network import Network
-from hw_models.profile import ChipProfile
+from hw_models.profile import ChipProfile, load_profile
 
 BACKENDS = ("numba", "lava", "brian2")
 
@@ -100,7 +104,7 @@ def simulate(
         raise HardwareError(f"unknown backend {backend!r}; known backends: {', '.join(BACKENDS)}")
     if not isinstance(network, Network):
         raise HardwareError(f"simulate needs a hw_models.Network, got {type(network).__name__}")
-    network.validate(profile)
+    _validate(network, profile)
     spikes = check_spikes(network, spikes)
     if backend == "numba":
         return _simulate_numba(network, spikes, record_layers)
@@ -113,11 +117,47 @@ def simulate(
     return simulate_brian2(network, spikes, record_layers)
 
 
+# Per-call preparation (profile TOML parsing, validation, packing) cost more than simulating a
+# small batch, so it is cached per Network object, behind a snapshot that is compared on every
+# call: a network whose arrays were changed in place is prepared again, never run stale.
+_PREPARED: "weakref.WeakKeyDictionary[Network, dict]" = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=16)
+def _profile_by_key(name: str, modified_ns: int | None) -> ChipProfile:
+    return load_profile(name)
+
+
+def _load_profile(profile: ChipProfile | str | Path) -> ChipProfile:
+    if isinstance(profile, ChipProfile):
+        return profile
+    path = Path(str(profile))
+    return _profile_by_key(str(profile), path.stat().st_mtime_ns if path.is_file() else None)
+
+
+def _prepared(network: Network) -> dict:
+    entry = _PREPARED.get(network)
+    if entry is None or not entry["snapshot"].equals(network):
+        entry = {"snapshot": copy.deepcopy(network), "valid_for": {}, "packed": {}}
+        _PREPARED[network] = entry
+    return entry
+
+
+def _validate(network: Network, profile: ChipProfile | str | Path) -> None:
+    chip = _load_profile(profile)
+    entry = _prepared(network)
+    if id(chip) not in entry["valid_for"]:
+        network.validate(chip)
+        entry["valid_for"][id(chip)] = chip  # holding it keeps its id from being reused
+
+
 def _simulate_numba(network: Network, spikes: np.ndarray, record_layers: bool) -> SimulationResult:
     from hw_models.core import pack_network, run_packed
 
-    packed = pack_network(network, record_layers)
-    recorded, table = run_packed(packed, spikes)
+    cache = _prepared(network)["packed"]
+    if record_layers not in cache:
+        cache[record_layers] = pack_network(network, record_layers)
+    recorded, table = run_packed(cache[record_layers], spikes)
     layers = None
     if record_layers:
         bounds = np.cumsum([0] + [layer.n_out for layer in network.layers])

@@ -47,3 +47,14 @@ def test_empty_batch_gives_empty_results():
     result = simulate(NETWORK, np.zeros((0, 4, 3), dtype=np.uint8))
     assert result.output.shape == (0, 3, 3)
     assert result.counts.batch == 0 and result.counts.n_layers == 1
+
+
+def test_a_network_changed_in_place_is_prepared_and_validated_again():
+    network = dense_network([np.full((2, 2), 100)], du=4096, dv=4096, vth=10)
+    spikes = np.ones((1, 2, 4), dtype=np.uint8)
+    assert simulate(network, spikes).output.sum() == 6
+    network.layers[0].weights[:] = 5  # below threshold now
+    assert simulate(network, spikes).output.sum() == 0
+    network.layers[0].weights[0, 0] = 300  # outside the chip's synapse range
+    with pytest.raises(HardwareError, match="300"):
+        simulate(network, spikes)

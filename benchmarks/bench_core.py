@@ -1,0 +1,206 @@
+"""Per-sample inference time of the numba core against its peers, on one network and one input.
+
+    .venv/bin/python benchmarks/bench_core.py [--sizes 64,128,10] [--timesteps 50] [--samples 32]
+
+Peers, all on the same integer network and the same spikes:
+
+- numba core: `hw_models.simulate(..., backend="numba")`, samples in parallel (prange)
+- Lava fixed_pt: the network written as netx and run by `run_netx_in_lava` (lava-dl netx
+  blocks on Loihi2SimCfg fixed_pt, one Lava run per sample, spikes only); its spikes are
+  checked against the numba core's
+- Lava backend: `simulate(..., backend="lava")` (one batched run, also records u/v for counts)
+- lava-dl slayer CPU: the same weights/threshold/decays in `slayer.block.cuba.Dense` blocks,
+  torch on CPU, no grad, the whole batch in one forward pass
+- Brian2: the float reference backend (numpy codegen)
+- dense roofline: the float32 BLAS matmuls a dense simulator cannot avoid, all T steps of all
+  samples batched into one (B*T, n_in) x (n_in, n_out) product per layer; no neuron dynamics
+
+Prints a table of per-sample times and ratios. Not a CI test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hw_models import DenseLayer, Network, simulate  # noqa: E402
+
+
+def build_network(sizes: list[int], rate: float, seed: int, du: int, dv: int) -> Network:
+    """Random mixed-sign 8-bit weights, thresholds scaled to each layer's expected drive so it fires."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    density = rate
+    for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        weights = rng.integers(-64, 128, (n_out, n_in))
+        drive = np.clip(weights, 0, None).sum(axis=1).mean() * density
+        vth = int(np.clip(drive * 15, 1, 131071))  # u and v integrate ~15 steps of drive: rates of ~10%
+        layers.append(DenseLayer(weights=weights, du=du, dv=dv, vth=vth, name=f"dense{index}"))
+        density = 0.1
+    return Network(tuple(layers))
+
+
+def best_time(function, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def time_numba(network, spikes, repeats):
+    started = time.perf_counter()
+    result = simulate(network, spikes)  # compiles on a cold cache
+    first = time.perf_counter() - started
+    seconds = best_time(lambda: simulate(network, spikes), repeats)
+    return seconds / len(spikes), first, result
+
+
+def time_lava_netx(network, spikes):
+    from hw_models.lava_runner import run_netx_in_lava
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = network.to_netx(Path(directory) / "bench.net")
+        started = time.perf_counter()
+        output = run_netx_in_lava(path, spikes)
+        return (time.perf_counter() - started) / len(spikes), output
+
+
+def time_lava_backend(network, spikes):
+    started = time.perf_counter()
+    result = simulate(network, spikes, backend="lava")
+    return (time.perf_counter() - started) / len(spikes), result
+
+
+def slayer_blocks(network):
+    from hw_models.lava_compat import ensure_lava_importable
+
+    ensure_lava_importable()
+    import torch
+    from lava.lib.dl import slayer
+
+    from hw_models.netx import netx_weights
+
+    blocks = []
+    for index, layer in enumerate(network.layers):
+        params = {
+            "threshold": layer.vth / 64,  # slayer's netx export: vThMant = threshold * 2**6
+            "current_decay": layer.du / 4096,
+            "voltage_decay": layer.dv / 4096,
+            "requires_grad": False,
+        }
+        block = slayer.block.cuba.Dense(params, layer.n_in, layer.n_out, weight_norm=False)
+        with torch.no_grad():
+            weight = torch.as_tensor(netx_weights(layer, index) / 64.0, dtype=torch.float32)
+            block.synapse.weight.copy_(weight.reshape(block.synapse.weight.shape))
+        blocks.append(block.eval())
+    return blocks
+
+
+def time_slayer(network, spikes, repeats):
+    import torch
+
+    blocks = slayer_blocks(network)
+    x = torch.as_tensor(spikes, dtype=torch.float32)
+
+    def forward():
+        with torch.no_grad():
+            y = x
+            for block in blocks:
+                for module in block.modules():  # slayer keeps a one-step delay buffer between calls
+                    if hasattr(module, "delay_buffer"):
+                        module.delay_buffer = None
+                y = block(y)
+        return y
+
+    output = forward()
+    seconds = best_time(forward, repeats)
+    return seconds / len(spikes), output.numpy()
+
+
+def time_brian2(network, spikes):
+    started = time.perf_counter()
+    result = simulate(network, spikes, backend="brian2")
+    return (time.perf_counter() - started) / len(spikes), result
+
+
+def time_roofline(network, spikes, repeats):
+    batch, n_in, steps = spikes.shape
+    x = np.ascontiguousarray(spikes.transpose(0, 2, 1).reshape(batch * steps, n_in), dtype=np.float32)
+    weights = [np.ascontiguousarray(layer.effective_weights().T, dtype=np.float32) for layer in network.layers]
+
+    def matmuls():
+        y = x
+        for w in weights:
+            y = y @ w
+        return y
+
+    matmuls()
+    return best_time(matmuls, repeats) / batch
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="64,128,10", help="layer sizes, input first (default 64,128,10)")
+    parser.add_argument("--timesteps", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=0.2, help="input spike probability per step")
+    parser.add_argument("--du", type=int, default=1024)
+    parser.add_argument("--dv", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=20, help="repeats of the fast timings (best is kept)")
+    parser.add_argument("--lava-samples", type=int, default=4, help="samples run in Lava (about a second each)")
+    parser.add_argument("--skip", default="", help="comma-separated peers to skip: lava,lava-backend,slayer,brian2")
+    args = parser.parse_args(argv)
+
+    sizes = [int(size) for size in args.sizes.split(",")]
+    skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    network = build_network(sizes, args.rate, args.seed, args.du, args.dv)
+    spikes = (np.random.default_rng(args.seed + 1).random((args.samples, sizes[0], args.timesteps)) < args.rate).astype(np.uint8)
+    lava_spikes = spikes[: args.lava_samples]
+
+    rows = []  # (peer, seconds per sample, spikes per sample, note)
+    numba_s, first_s, numba_result = time_numba(network, spikes, args.repeats)
+    rows.append(("numba core", numba_s, numba_result.output.sum() / args.samples, f"first call {first_s:.2f} s, {os.cpu_count()} cores"))
+    if "lava" not in skip:
+        seconds, output = time_lava_netx(network, lava_spikes)
+        exact = np.array_equal(output, numba_result.output[: len(lava_spikes)])
+        rows.append(("Lava fixed_pt (netx, run per sample)", seconds, output.sum() / len(lava_spikes), f"{len(lava_spikes)} samples; bit-exact with numba: {'yes' if exact else 'NO'}"))
+    if "lava-backend" not in skip:
+        seconds, result = time_lava_backend(network, lava_spikes)
+        exact = np.array_equal(result.output, numba_result.output[: len(lava_spikes)])
+        rows.append(("Lava backend (batched, records u/v)", seconds, result.output.sum() / len(lava_spikes), f"{len(lava_spikes)} samples; bit-exact with numba: {'yes' if exact else 'NO'}"))
+    if "slayer" not in skip:
+        seconds, output = time_slayer(network, spikes, max(3, args.repeats // 4))
+        rows.append(("lava-dl slayer CPU (torch, no grad)", seconds, output.sum() / args.samples, "float model, spikes differ"))
+    if "brian2" not in skip:
+        seconds, result = time_brian2(network, spikes)
+        rows.append(("Brian2 (numpy target)", seconds, result.output.sum() / args.samples, "float reference"))
+    roofline_s = time_roofline(network, spikes, args.repeats)
+    rows.append(("dense matmul roofline (float32 BLAS)", roofline_s, float("nan"), "matmuls only, no dynamics"))
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"per-sample inference, network {args.sizes}, T={args.timesteps}, batch {args.samples}, input rate {args.rate}"
+    )
+    for column in ("peer", "time / sample", "numba is x faster", "output spikes / sample", "note"):
+        table.add_column(column, justify="left" if column in ("peer", "note") else "right")
+    for peer, seconds, fired, note in rows:
+        table.add_row(peer, f"{seconds * 1e6:,.1f} us", f"{seconds / numba_s:,.1f}x", "-" if np.isnan(fired) else f"{fired:.1f}", note)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
