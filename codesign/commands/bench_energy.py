@@ -2,7 +2,8 @@
 
 TARGET is a lava-dl netx file (fed with --input spikes.npy of shape (batch, n_in, T), or with
 random Bernoulli input from --rate/--timesteps/--samples/--seed), or an export directory
-holding network.net and deployment.json (its encoder encodes the test split of its dataset).
+holding network.net and deployment.json (its encoder encodes the test split of its dataset
+as the trial did: same encoding seed, sample count and silent padding steps).
 The network runs on the chosen backend; the activity it produces is priced with the chip
 profile's per-operation energies and times on a greedy core mapping. Reported: mean and
 standard deviation over the samples, a per-layer breakdown, and whether the network fits.
@@ -15,13 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.deployment import DEPLOYMENT_FILE, NETWORK_FILE  # noqa: F401  (the export layout)
 from hw_models.errors import HardwareError
 
 NAME = "bench-energy"
 HELP = "estimate energy per inference, latency and cores of a netx network or an export directory"
-
-DEPLOYMENT_FILE = "deployment.json"
-NETWORK_FILE = "network.net"
 
 
 def add_arguments(parser) -> None:
@@ -44,7 +43,8 @@ def run(args) -> int:
     network, spikes, profile_name, source = load_target(args)
     profile = load_profile(args.profile or profile_name or "loihi2")
     result = simulate(network, spikes, backend=args.backend, profile=profile)
-    mapping = map_network(network, profile, neurons_per_core=args.neurons_per_core)
+    neurons_per_core = args.neurons_per_core if args.neurons_per_core is not None else source.get("neurons_per_core")
+    mapping = map_network(network, profile, neurons_per_core=neurons_per_core)
     report = estimate_energy(result.counts, mapping)
     payload = {
         "target": str(args.target),
@@ -89,55 +89,25 @@ def load_target(args) -> tuple:
 
 
 def _load_export(directory: Path, args) -> tuple:
-    from hw_models import Network
+    """An export encodes its own test split exactly as the trial did (codesign.deployment: encoding
+    seed, sample count, silent padding steps), so the energy here is the energy the study recorded."""
+    from codesign.deployment import load_deployment
 
-    network_path, deployment_path = directory / NETWORK_FILE, directory / DEPLOYMENT_FILE
-    for path in (network_path, deployment_path):
-        if not path.is_file():
-            raise HardwareError(f"export directory {directory} lacks {path.name}")
-    try:
-        deployment = json.loads(deployment_path.read_text())
-    except json.JSONDecodeError as error:
-        raise HardwareError(f"{deployment_path} is not valid JSON: {error}") from None
-    encoder = _require(deployment, "encoder", dict, deployment_path)
-    dataset = _require(deployment, "dataset", dict, deployment_path)
-    encoder_name = _require(encoder, "name", str, deployment_path, "encoder.")
-    encoder_params = encoder.get("params", {})
-    dataset_name = _require(dataset, "name", str, deployment_path, "dataset.")
-    options = dataset.get("options", {})
-    if not isinstance(encoder_params, dict) or not isinstance(options, dict):
-        raise HardwareError(f"{deployment_path}: encoder.params and dataset.options must be JSON objects")
-    seed = dataset.get("seed", 0)
-    timesteps = args.timesteps if args.timesteps is not None else _require(deployment, "timesteps", int, deployment_path)
-    timesteps = _positive("timesteps", timesteps)
-    profile_name = deployment.get("profile")
-
-    from encoders import get_encoder, load_dataset
-
-    data = load_dataset(dataset_name, seed=seed, **options)
-    x = data.test.x
-    if args.samples is not None:
-        x = x[: _positive("--samples", args.samples)]
-    spikes = get_encoder(encoder_name, **encoder_params).encode(x, timesteps, seed)
-    network = Network.from_netx(network_path)
+    deployment = load_deployment(directory)
+    spikes, _ = deployment.inputs(args.samples, args.timesteps)
+    spikes = deployment.padded(spikes)
     source = {
         "kind": "export",
-        "dataset": dataset_name,
+        "dataset": deployment.dataset_name,
         "split": "test",
-        "encoder": encoder_name,
+        "encoder": deployment.encoder_name,
+        "encoding_seed": deployment.encoding_seed,
         "samples": int(spikes.shape[0]),
-        "timesteps": int(spikes.shape[2]),
+        "timesteps": int(spikes.shape[2]) - deployment.pad_steps,
+        "pad_steps": deployment.pad_steps,
+        "neurons_per_core": deployment.neurons_per_core,
     }
-    return network, spikes, profile_name, source
-
-
-def _require(mapping: dict, key: str, kind: type, path: Path, prefix: str = ""):
-    if key not in mapping:
-        raise HardwareError(f"{path}: missing key '{prefix}{key}'")
-    value = mapping[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise HardwareError(f"{path}: '{prefix}{key}' must be a {kind.__name__}, got {value!r}")
-    return value
+    return deployment.network(), spikes, deployment.profile, source
 
 
 def _positive(name: str, value: int) -> int:
