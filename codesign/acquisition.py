@@ -13,10 +13,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from scipy.optimize import minimize
 from scipy.stats import qmc
 
 from codesign.pareto import nondominated_boxes
-from codesign.space import Categorical, Space
+from codesign.space import Categorical, Real, Space
 
 DTYPE = torch.float64
 _SQRT2 = math.sqrt(2.0)
@@ -120,23 +121,31 @@ def _perturb(space: Space, X: np.ndarray, rng: np.random.Generator, sigma: float
 
 
 def optimize_acquisition(
-    score: Callable[[np.ndarray], np.ndarray],
+    score: Callable[[torch.Tensor], torch.Tensor],
     space: Space,
     rng: np.random.Generator,
     exclude: np.ndarray,
     anchors: np.ndarray | None = None,
     n_candidates: int = 1024,
     n_local: int = 5,
-    local_rounds: int = 4,
-    local_samples: int = 48,
+    local_rounds: int = 3,
+    local_samples: int = 32,
+    gradient_steps: int = 40,
 ) -> tuple[np.ndarray, float]:
-    """Maximize `score` (model-space points (q, d) -> (q,)) over valid params.
+    """Maximize `score` (model-space points (q, d) -> (q,), torch, differentiable) over valid params.
 
     Scores a scrambled Sobol design of the parameter cube plus perturbations of `anchors`
-    (e.g. the current Pareto set), then refines the best few by shrinking perturbations
-    (gradient-free, so integers and one-hot categoricals stay valid). Points within 1e-9 of
-    `exclude` (observed or pending) are never returned. Returns (point, its score).
+    (e.g. the current Pareto set); the best few are refined by L-BFGS-B on their continuous
+    columns (autograd through the GP posterior), then by shrinking random perturbations of
+    every column (integers and one-hot categoricals move only this way and stay valid).
+    Points within 1e-9 of `exclude` (observed or pending) are never returned.
+    Returns (point, its score).
     """
+
+    def np_score(X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return score(torch.as_tensor(X, dtype=DTYPE)).numpy()
+
     sobol = qmc.Sobol(space.cube_dim, scramble=True, seed=rng)
     n_pow = max(1, int(math.ceil(math.log2(max(2, n_candidates)))))
     U = sobol.random_base2(n_pow)[:n_candidates]
@@ -144,28 +153,71 @@ def optimize_acquisition(
     if anchors is not None and len(anchors):
         reps = np.repeat(np.asarray(anchors, float), max(1, n_candidates // (4 * len(anchors))), axis=0)
         X = np.vstack([X, _project(space, _perturb(space, reps, rng, 0.05, 0.2))])
-    X = _unique_rows(X)
-    X = _drop_near(X, exclude)
+    X = _drop_near(_unique_rows(X), exclude)
     if X.shape[0] == 0:
         X = _drop_near(_project(space, np.stack([space.to_unit(p) for p in space.sample(rng, 256)])), exclude)
         if X.shape[0] == 0:
             return np.stack([space.to_unit(space.sample(rng, 1)[0])])[0], 0.0
-    s = score(X)
+    s = np_score(X)
     top = np.argsort(-s, kind="stable")[:n_local]
     best_X, best_s = X[top].copy(), s[top].copy()
+
+    columns = continuous_columns(space)
+    if gradient_steps > 0 and columns.size:
+        refined = _project(space, _gradient_refine(score, best_X, columns, gradient_steps))
+        keep = _drop_near(refined, exclude)
+        if keep.shape[0]:
+            ok = np.array([any(np.array_equal(r, k) for k in keep) for r in refined])
+            rs = np.where(ok, np_score(refined), -np.inf)
+            better = rs > best_s
+            best_X[better], best_s[better] = refined[better], rs[better]
+
     for round_ in range(local_rounds):
-        sigma = 0.1 * (0.5**round_)
+        sigma = 0.05 * (0.5**round_)
         for i in range(best_X.shape[0]):
             cand = _project(space, _perturb(space, np.repeat(best_X[i : i + 1], local_samples, axis=0), rng, sigma, 0.15))
             cand = _drop_near(_unique_rows(cand), exclude)
             if cand.shape[0] == 0:
                 continue
-            cs = score(cand)
+            cs = np_score(cand)
             j = int(np.argmax(cs))
             if cs[j] > best_s[i]:
                 best_X[i], best_s[i] = cand[j], cs[j]
     k = int(np.argmax(best_s))
     return best_X[k], float(best_s[k])
+
+
+def continuous_columns(space: Space) -> np.ndarray:
+    """Model-space columns of Real parameters: the ones a gradient step may move freely."""
+    cols = [sl.start for name, sl in space.model_slices().items() if isinstance(space[name], Real)]
+    return np.array(cols, dtype=int)
+
+
+def _gradient_refine(score, X0: np.ndarray, columns: np.ndarray, steps: int) -> np.ndarray:
+    """L-BFGS-B on the continuous columns of every start at once (the summed score is separable)."""
+    X0 = np.asarray(X0, float)
+    k, c = X0.shape[0], columns.size
+    base = torch.as_tensor(X0, dtype=DTYPE)
+    cols = torch.as_tensor(columns)
+
+    def objective(z: np.ndarray):
+        Z = torch.as_tensor(z.reshape(k, c), dtype=DTYPE).requires_grad_(True)
+        X = base.clone()
+        X[:, cols] = Z
+        value = -score(X).sum()
+        value.backward()
+        return float(value.detach()), Z.grad.numpy().reshape(-1).astype(float)
+
+    z0 = X0[:, columns].reshape(-1)
+    try:
+        result = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * z0.size,
+                          options={"maxiter": steps})
+        z = np.clip(result.x, 0.0, 1.0)
+    except (ValueError, RuntimeError):  # a non-finite gradient: keep the starts
+        z = z0
+    out = X0.copy()
+    out[:, columns] = z.reshape(k, c)
+    return out
 
 
 def _project(space: Space, X: np.ndarray) -> np.ndarray:

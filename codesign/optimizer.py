@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy import stats
 
 from codesign.acquisition import (
     ExpectedHypervolumeImprovement,
@@ -38,6 +39,21 @@ from codesign.samplers import (
 from codesign.space import Space
 from codesign.surrogate import GPSurrogate, torch_threads
 
+def yeo_johnson_warp(y: np.ndarray) -> np.ndarray:
+    """Standardize, then Yeo-Johnson with the likelihood-maximizing lambda (monotone increasing)."""
+    y = np.asarray(y, dtype=float)
+    std = y.std()
+    if not std > 0:
+        return y
+    z = (y - y.mean()) / std
+    try:
+        lam = float(np.clip(stats.yeojohnson_normmax(z), -2.0, 4.0))
+    except (ValueError, RuntimeError, FloatingPointError):
+        return z
+    w = stats.yeojohnson(z, lam)
+    return w if np.all(np.isfinite(w)) else z
+
+
 __all__ = ["BayesianOptimizer", "Trial", "Constraint", "Sampler", "RandomSampler", "SobolSampler", "GridSampler"]
 
 EHVI_MAX_OBJECTIVES = 3  # above this the box decomposition grows too fast: ParEGO instead
@@ -56,6 +72,8 @@ class BayesianOptimizer(Sampler):
         n_candidates: int = 1024,
         gp_restarts: int = 2,
         reference_margin: float = 0.1,
+        reference: str = "observed",
+        warp_outputs: bool = True,
     ):
         super().__init__(space, objectives, constraints, seed)
         if n_initial is None:
@@ -70,6 +88,10 @@ class BayesianOptimizer(Sampler):
         self.n_candidates = int(n_candidates)
         self.gp_restarts = int(gp_restarts)
         self.reference_margin = float(reference_margin)
+        if reference not in ("observed", "front"):
+            raise CodesignError(f"BayesianOptimizer: reference={reference!r} must be 'observed' or 'front'")
+        self.reference = reference
+        self.warp_outputs = bool(warp_outputs)
         self._model_cache: tuple[tuple, dict] | None = None
 
     # --- data ---
@@ -92,16 +114,16 @@ class BayesianOptimizer(Sampler):
             raise CodesignError("BayesianOptimizer: need at least 2 trials with values to fit the surrogate")
         with torch_threads(1):
             X = self._X(observed)
-            objectives = {
-                name: self._gp().fit(X, [t.values[name] for t in observed]) for name in self.objectives
-            }
+            targets = self._targets(observed)
+            objectives = {name: self._gp().fit(X, targets[:, j]) for j, name in enumerate(self.objectives)}
             metrics = {}
             for c in self.constraints:
-                if c.metric in self.objectives or c.metric in metrics:
+                if c.metric in metrics:
                     continue
-                having = [t for t in observed if c.metric in t.metrics]
+                having = [t for t in observed if c.metric in t.metrics or c.metric in t.values]
                 if len(having) >= 2:
-                    metrics[c.metric] = self._gp().fit(self._X(having), [t.metrics[c.metric] for t in having])
+                    raw = [t.values[c.metric] if c.metric in t.values else t.metrics[c.metric] for t in having]
+                    metrics[c.metric] = self._gp().fit(self._X(having), raw)
             failed = self.trials_in("failed")
             failure = None
             if failed:
@@ -111,6 +133,16 @@ class BayesianOptimizer(Sampler):
         models = {"objectives": objectives, "metrics": metrics, "failure": failure}
         self._model_cache = (key, models)
         return models
+
+    def _targets(self, observed: Sequence[Trial]) -> np.ndarray:
+        """What the objective GPs model: minimization values, each column Yeo-Johnson warped
+        (when `warp_outputs`) so that a heavy tail of bad values (a Branin-like 300 next to a
+        front at 1) does not flatten the model where the front is. The warp is monotone, so
+        dominance, and hence the Pareto set, is unchanged; EHVI is then measured in warped units."""
+        Y = self.minimization_values(observed)
+        if not self.warp_outputs or Y.shape[0] < 3:
+            return Y
+        return np.column_stack([yeo_johnson_warp(Y[:, j]) for j in range(Y.shape[1])])
 
     def _gp(self) -> GPSurrogate:
         return GPSurrogate(restarts=self.gp_restarts)
@@ -133,8 +165,7 @@ class BayesianOptimizer(Sampler):
         models = self.fit_models()
         observed = self._observed()
         names, m = self.objective_names, len(self.objectives)
-        sign = torch.tensor([-1.0 if d == "maximize" else 1.0 for d in self.directions], dtype=torch.float64)
-        Y = self.minimization_values(observed)
+        Y = self._targets(observed)
         low, high = Y.min(axis=0), Y.max(axis=0)
         scale = np.where(high > low, high - low, 1.0)
         low_t, scale_t = torch.as_tensor(low), torch.as_tensor(scale)
@@ -149,8 +180,9 @@ class BayesianOptimizer(Sampler):
                     group[name] = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
 
         def objectives_at(X) -> tuple[torch.Tensor, torch.Tensor]:
+            """Normalized minimization targets: 0 = best observed, 1 = worst observed."""
             preds = [obj_models[n].predict(X) for n in names]
-            mean = torch.stack([p[0] for p in preds], dim=1) * sign
+            mean = torch.stack([p[0] for p in preds], dim=1)
             std = torch.stack([p[1].sqrt() for p in preds], dim=1)
             return (mean - low_t) / scale_t, std / scale_t
 
@@ -164,9 +196,14 @@ class BayesianOptimizer(Sampler):
                 front_X = np.vstack([X_feas, X_pend]) if len(X_pend) else X_feas
                 front = objectives_at(front_X)[0].numpy()
                 front = front[is_non_dominated(front)]
-                ideal, nadir = front.min(axis=0), front.max(axis=0)
-                span = np.maximum(nadir - ideal, 0.1)
-                ref = nadir + self.reference_margin * span
+                if self.reference == "observed":
+                    # just beyond the worst value observed: the whole observed range counts,
+                    # so extending the front towards an objective's extreme earns credit
+                    ref = np.full(m, 1.0 + self.reference_margin)
+                    ref = np.maximum(ref, front.max(axis=0) + self.reference_margin)
+                else:  # just beyond the front's own nadir: concentrates on the front's middle
+                    ideal, nadir = front.min(axis=0), front.max(axis=0)
+                    ref = nadir + self.reference_margin * np.maximum(nadir - ideal, 0.1)
                 acq = ExpectedHypervolumeImprovement(front, ref)
                 mask = is_non_dominated(self.minimization_values(feasible))
                 anchors = X_feas[mask]
@@ -176,7 +213,7 @@ class BayesianOptimizer(Sampler):
                 return acq(mean, std) if acq is not None else torch.ones(mean.shape[0], dtype=torch.float64)
         else:
             weights = random_simplex_weights(rng, m)
-            scalar = augmented_chebyshev((Y - low) / scale, weights)
+            scalar = augmented_chebyshev((Y - low) / scale, weights)  # Y: the (warped) targets
             gp = GPSurrogate(restarts=self.gp_restarts).fit(self._X(observed), scalar)
             if len(X_pend):
                 gp = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
@@ -189,26 +226,25 @@ class BayesianOptimizer(Sampler):
                 mean, var = gp.predict(X)
                 return ei(mean[:, None], var.sqrt()[:, None])
 
-        pof = self._feasibility(obj_models, metric_models)
+        pof = self._feasibility(metric_models)
         failure = models["failure"]
 
-        def score(X: np.ndarray) -> np.ndarray:
-            Xt = torch.as_tensor(X, dtype=torch.float64)
-            s = base(Xt) * pof(Xt)
+        def score(X: torch.Tensor) -> torch.Tensor:
+            s = base(X) * pof(X)
             if failure is not None:
-                s = s * failure.predict(Xt)[0].clamp(1e-3, 1.0)
-            return s.numpy()
+                s = s * failure.predict(X)[0].clamp(1e-3, 1.0)
+            return s
 
         return score, anchors
 
-    def _feasibility(self, obj_models: dict, metric_models: dict):
-        usable = [c for c in self.constraints if c.metric in obj_models or c.metric in metric_models]
+    def _feasibility(self, metric_models: dict):
+        usable = [c for c in self.constraints if c.metric in metric_models]
         prob = ProbabilityOfFeasibility([c.bound for c in usable], [c.upper for c in usable])
 
         def pof(X: torch.Tensor) -> torch.Tensor:
             if not usable:
                 return torch.ones(X.shape[0], dtype=torch.float64)
-            preds = [(obj_models.get(c.metric) or metric_models[c.metric]).predict(X) for c in usable]
+            preds = [metric_models[c.metric].predict(X) for c in usable]
             mean = torch.stack([p[0] for p in preds], dim=1)
             std = torch.stack([p[1].sqrt() for p in preds], dim=1)
             return prob(mean, std)

@@ -87,7 +87,20 @@ def is_non_dominated(values, directions: Sequence[str] | None = None) -> np.ndar
     y = to_minimization(values, directions)
     if y.shape[0] == 0:
         return np.zeros(0, dtype=bool)
-    return ~_domination_matrix(y).any(axis=0)
+    if y.shape[0] <= 1000:
+        return ~_domination_matrix(y).any(axis=0)
+    # large sets: only lexicographically earlier points can dominate, so one pass over the
+    # sorted points against the front found so far is enough (O(n * front) time, O(n) memory)
+    order = np.lexsort(y.T[::-1])
+    keep = np.zeros(y.shape[0], dtype=bool)
+    front = np.empty((0, y.shape[1]))
+    for i in order:
+        p = y[i]
+        if front.shape[0] and np.any(np.all(front <= p, axis=1) & np.any(front < p, axis=1)):
+            continue
+        keep[i] = True
+        front = np.vstack([front, p])
+    return keep
 
 
 def reference_point(values, directions: Sequence[str] | None = None, margin: float = 0.1) -> np.ndarray:

@@ -106,6 +106,36 @@ class GPSurrogate:
         model.set_mode("model")
         return hyper
 
+    def _map_loss(self, model: gp.models.GPRegression):
+        """-log p(y, theta) at the Delta guides' values: what Trace_ELBO computes for this model
+        and guide (a Delta guide has no entropy), without the two Pyro traces per step, which
+        cost ~10x the linear algebra at these sizes. `elbo_loss` checks the two agree."""
+        priors = self._priors(model.X.shape[1])
+        n = model.X.shape[0]
+        eye = torch.eye(n, dtype=DTYPE)
+
+        def loss_fn(_model=None, _guide=None):
+            model.set_mode("guide")
+            lengthscale, variance, noise = model.kernel.lengthscale, model.kernel.variance, model.noise
+            K = model.kernel(model.X) + (noise + model.jitter) * eye
+            likelihood = dist.MultivariateNormal(torch.zeros(n, dtype=DTYPE), scale_tril=torch.linalg.cholesky(K))
+            log_joint = (
+                likelihood.log_prob(model.y)
+                + priors["lengthscale"].log_prob(lengthscale)
+                + priors["variance"].log_prob(variance)
+                + priors["noise"].log_prob(noise)
+            )
+            model.set_mode("model")
+            return -log_joint
+
+        return loss_fn
+
+    @staticmethod
+    def elbo_loss(model: gp.models.GPRegression) -> float:
+        """Pyro's own Trace_ELBO loss for `model` (the reference `_map_loss` must equal)."""
+        with pyro.settings.context(module_local_params=True), torch.no_grad():
+            return float(Trace_ELBO().differentiable_loss(model.model, model.guide))
+
     def _inits(self, d: int) -> list[GPHyperparameters]:
         scales = [0.35 * math.sqrt(d), 1.5 * math.sqrt(d), 0.15 * math.sqrt(d), 4.0 * math.sqrt(d)]
         return [GPHyperparameters(np.full(d, s), 1.0, 1e-3) for s in scales[: self.restarts]]
@@ -125,16 +155,16 @@ class GPSurrogate:
         self.y = (y - self.y_mean) / self.y_std
         best, best_loss = None, math.inf
         with torch_threads(1), pyro.settings.context(module_local_params=True):
-            loss_fn = Trace_ELBO().differentiable_loss
             for init in self._inits(X.shape[1]):
                 model = self._build(X, self.y, init)
+                loss_fn = self._map_loss(model)
                 optimizer = torch.optim.LBFGS(
                     model.parameters(), lr=1.0, max_iter=self.max_iter, line_search_fn="strong_wolfe"
                 )
                 try:
                     gp.util.train(model, optimizer, loss_fn=loss_fn, num_steps=1)
                     with torch.no_grad():
-                        loss = float(loss_fn(model.model, model.guide))
+                        loss = float(loss_fn())
                 except (RuntimeError, ValueError):  # Cholesky failure or NaN step: try the next start
                     continue
                 if math.isfinite(loss) and loss < best_loss:
@@ -150,9 +180,12 @@ class GPSurrogate:
         """The fitted kernel as a plain Pyro kernel (no priors, no guide lookups)."""
         h = self.hyper
         with pyro.settings.context(module_local_params=True):
-            return gp.kernels.Matern52(
+            kernel = gp.kernels.Matern52(
                 input_dim=len(h.lengthscale), variance=_t(h.variance), lengthscale=_t(h.lengthscale)
             )
+            for parameter in kernel.parameters():
+                parameter.requires_grad_(False)
+            return kernel
 
     def _cache(self, X: torch.Tensor, y_std: torch.Tensor) -> None:
         self._k = self._kernel()
@@ -166,12 +199,13 @@ class GPSurrogate:
         self._alpha = torch.cholesky_solve(y_std.reshape(-1, 1), L).reshape(-1)
 
     # --- prediction ---
-    def predict(self, Xq, grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent mean and variance at Xq (q, d), in y's units (torch, float64)."""
+    def predict(self, Xq) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent mean and variance at Xq (q, d), in y's units (torch, float64); differentiable
+        in Xq when Xq requires grad (for gradient refinement of an acquisition)."""
         if self.hyper is None:
             raise CodesignError("GPSurrogate.predict: call fit first")
         Xq = Xq if isinstance(Xq, torch.Tensor) else _t(np.asarray(Xq, dtype=float))
-        ctx = contextlib.nullcontext() if grad else torch.no_grad()
+        ctx = contextlib.nullcontext() if Xq.requires_grad else torch.no_grad()
         with ctx, pyro.settings.context(module_local_params=True):
             Ks = self._k(Xq, self._X)
             mean = Ks @ self._alpha

@@ -1,0 +1,222 @@
+"""Benchmark: codesign's BayesianOptimizer against random search and Optuna's multi-objective samplers.
+
+Same budget for every method (default 40 evaluations, 5 seeds) on BraninCurrin (2-D, 2
+objectives), ZDT1 (6-D, 2 objectives) and DTLZ2 (6-D, 3 objectives). Reports the median
+fraction of the maximal hypervolume reached (hypervolume of all evaluated points against the
+problem's fixed reference point, points beyond it ignored, divided by the problem's known
+maximum; see benchmarks/problems.py for how each maximum is obtained) and the optimizer's
+time per proposal. Prints a rich table and writes a PNG of hypervolume vs evaluations.
+
+    PYTHONPATH=. python benchmarks/bench_optimizer.py [--budget 40] [--seeds 5] [--problems ...]
+
+Optuna is a benchmark-only dependency (requirements/bench.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.problems import PROBLEMS, Problem  # noqa: E402
+from codesign.pareto import hypervolume  # noqa: E402
+
+METHODS = ["codesign-bo", "random", "sobol", "optuna-tpe", "optuna-nsga2", "optuna-gp"]
+
+
+def hv_fraction(Y: list[np.ndarray], problem: Problem) -> float:
+    if not Y:
+        return 0.0
+    return hypervolume(np.array(Y), problem.ref_point, outside="ignore") / problem.max_hv
+
+
+def run_codesign(method: str, problem: Problem, budget: int, seed: int):
+    from codesign.optimizer import BayesianOptimizer
+    from codesign.samplers import RandomSampler, SobolSampler
+    from codesign.space import Real, Space
+
+    space = Space({f"x{i}": Real(0.0, 1.0) for i in range(problem.dim)})
+    objectives = {name: "minimize" for name in problem.objectives}
+    cls = {"codesign-bo": BayesianOptimizer, "random": RandomSampler, "sobol": SobolSampler}[method]
+    opt = cls(space, objectives, seed=seed)
+    Y, curve, times = [], [], []
+    for _ in range(budget):
+        start = time.perf_counter()
+        trial = opt.ask()
+        times.append(time.perf_counter() - start)
+        y = problem([trial.params[f"x{i}"] for i in range(problem.dim)])
+        opt.tell(trial, dict(zip(problem.objectives, y.tolist())))
+        Y.append(y)
+        curve.append(hv_fraction(Y, problem))
+    return curve, times
+
+
+def run_optuna(method: str, problem: Problem, budget: int, seed: int):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if method == "optuna-tpe":
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    elif method == "optuna-nsga2":
+        sampler = optuna.samplers.NSGAIISampler(seed=seed)
+    else:
+        sampler = optuna.samplers.GPSampler(seed=seed)
+    study = optuna.create_study(directions=["minimize"] * len(problem.objectives), sampler=sampler)
+    Y, curve, times = [], [], []
+    for _ in range(budget):
+        start = time.perf_counter()
+        trial = study.ask()
+        x = [trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(problem.dim)]  # proposals happen here
+        times.append(time.perf_counter() - start)
+        y = problem(np.array(x))
+        study.tell(trial, y.tolist())
+        Y.append(y)
+        curve.append(hv_fraction(Y, problem))
+    return curve, times
+
+
+def run_one(job: tuple[str, str, int, int, int]) -> dict:
+    method, problem_name, budget, seed, threads = job
+    import torch
+
+    torch.set_num_threads(threads)
+    problem = PROBLEMS[problem_name]
+    runner = run_optuna if method.startswith("optuna") else run_codesign
+    curve, times = runner(method, problem, budget, seed)
+    return {"method": method, "problem": problem_name, "seed": seed, "curve": curve, "times": times}
+
+
+def optuna_has_multiobjective_gp() -> bool:
+    try:
+        import optuna
+    except ImportError:
+        return False
+    if not hasattr(optuna.samplers, "GPSampler"):
+        return False
+    major, minor = (int(p) for p in optuna.__version__.split(".")[:2])
+    return (major, minor) >= (4, 4)  # multi-objective GPSampler (logEHVI) arrived in optuna 4.4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=int, default=40, help="evaluations per run (default 40)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per method and problem (default 5)")
+    parser.add_argument("--problems", default=",".join(PROBLEMS), help="comma-separated, from: " + ", ".join(PROBLEMS))
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, from: " + ", ".join(METHODS))
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (timings are per process)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per process (default 2)")
+    parser.add_argument("--png", default="benchmarks/bench_optimizer.png", help="hypervolume-vs-evaluations plot")
+    parser.add_argument("--json", default=None, help="also write every run's curve and timings here")
+    args = parser.parse_args(argv)
+
+    problems = [p for p in args.problems.split(",") if p]
+    methods = [m for m in args.methods.split(",") if m]
+    for p in problems:
+        if p not in PROBLEMS:
+            parser.error(f"unknown problem {p!r}; choose from {list(PROBLEMS)}")
+    for m in methods:
+        if m not in METHODS:
+            parser.error(f"unknown method {m!r}; choose from {METHODS}")
+    if any(m.startswith("optuna") for m in methods):
+        try:
+            import optuna  # noqa: F401
+        except ImportError:
+            print("optuna is not installed (pip install -r requirements/bench.txt); skipping optuna-*", file=sys.stderr)
+            methods = [m for m in methods if not m.startswith("optuna")]
+    if "optuna-gp" in methods and not optuna_has_multiobjective_gp():
+        print("this optuna's GPSampler has no multi-objective support (needs >= 4.4); skipping optuna-gp", file=sys.stderr)
+        methods.remove("optuna-gp")
+
+    jobs = [(m, p, args.budget, s, args.threads) for p in problems for m in methods for s in range(args.seeds)]
+    started = time.perf_counter()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(run_one, jobs))
+    else:
+        results = []
+        for job in jobs:
+            results.append(run_one(job))
+            print(f"  {job[1]:>12} {job[0]:>13} seed {job[3]}: hv fraction {results[-1]['curve'][-1]:.4f}", file=sys.stderr)
+    wall = time.perf_counter() - started
+
+    report(results, problems, methods, args, wall)
+    plot(results, problems, methods, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results))
+    return 0
+
+
+def _cell(results, problem, method):
+    runs = [r for r in results if r["problem"] == problem and r["method"] == method]
+    finals = np.array([r["curve"][-1] for r in runs])
+    # time per proposal: mean over each run's asks, median over seeds; and the last ask (most observations)
+    mean_ask = np.median([np.mean(r["times"]) for r in runs])
+    last_ask = np.median([r["times"][-1] for r in runs])
+    return finals, mean_ask, last_ask
+
+
+def report(results, problems, methods, args, wall):
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=120)
+    table = Table(
+        title=f"Hypervolume fraction after {args.budget} evaluations (median over {args.seeds} seeds [min-max])",
+    )
+    table.add_column("problem")
+    table.add_column("method")
+    table.add_column("median HV frac", justify="right")
+    table.add_column("[min - max]", justify="right")
+    table.add_column("s / proposal (mean)", justify="right")
+    table.add_column(f"s / proposal (#{args.budget})", justify="right")
+    for p in problems:
+        best = max(np.median(_cell(results, p, m)[0]) for m in methods)
+        for m in methods:
+            finals, mean_ask, last_ask = _cell(results, p, m)
+            med = np.median(finals)
+            style = "bold green" if med == best else None
+            table.add_row(
+                p, m, f"{med:.4f}", f"[{finals.min():.3f} - {finals.max():.3f}]",
+                f"{mean_ask:.3f}", f"{last_ask:.3f}", style=style,
+            )
+        table.add_section()
+    console.print(table)
+    for p in problems:
+        console.print(f"max HV {p}: {PROBLEMS[p].max_hv:.6g} at ref {PROBLEMS[p].ref_point} ({PROBLEMS[p].max_hv_source})")
+    console.print(f"wall time {wall:.0f} s; times are optimizer time per ask, {args.threads} torch threads")
+
+
+def plot(results, problems, methods, args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(problems), figsize=(5 * len(problems), 4), squeeze=False)
+    for ax, p in zip(axes[0], problems):
+        for m in methods:
+            curves = np.array([r["curve"] for r in results if r["problem"] == p and r["method"] == m])
+            x = np.arange(1, curves.shape[1] + 1)
+            ax.plot(x, np.median(curves, axis=0), label=m)
+            ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), alpha=0.1)
+        ax.set_title(p)
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("hypervolume / max hypervolume")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    Path(args.png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.png, dpi=120)
+    print(f"wrote {args.png}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
