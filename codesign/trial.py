@@ -9,6 +9,7 @@ as a failed / infeasible / pruned outcome with the reason.
 from __future__ import annotations
 
 import functools
+import json
 import time
 import traceback
 from pathlib import Path
@@ -28,16 +29,18 @@ def encoding_seed(trial_seed: int, split: str) -> int:
 
 
 @functools.lru_cache(maxsize=4)
-def _dataset(name: str, options: tuple, seed: int):
+def _dataset(name: str, options_json: str, seed: int):
     from encoders import load_dataset
 
-    return load_dataset(name, seed=seed, **dict(options))
+    return load_dataset(name, seed=seed, **json.loads(options_json))
 
 
 def load_trial_dataset(config: SweepConfig):
-    """The sweep's dataset (the same split for every trial: it is seeded by the study seed)."""
+    """The sweep's dataset (the same split for every trial: it is seeded by the study seed).
+
+    Cached per process, keyed by the options' JSON (they may hold lists, e.g. a sensor size)."""
     options = {key: value for key, value in config["dataset"].items() if key != "name"}
-    return _dataset(config["dataset"]["name"], tuple(sorted(options.items())), config.seed)
+    return _dataset(config["dataset"]["name"], json.dumps(options, sort_keys=True), config.seed)
 
 
 def _limit(split, samples: int):
