@@ -66,8 +66,10 @@ from hw_models.network import Network  # noqa: E402
     P_RING_SIZE,
     P_REFRACTORY,
     P_RECORD_OFF,
-) = range(15)
-N_PARAMS = 15
+    P_NARROW,
+) = range(16)
+N_PARAMS = 16
+NARROW_INPUT_MAX = 1 << 17  # |a_in| below this keeps every int32/24-bit intermediate in range
 
 # Columns of the per-(sample, layer) count table; same order as hw_models.activity.COUNT_FIELDS.
 C_INPUT, C_SYNOPS, C_ACTIVE, C_INACTIVE, C_OUTPUT, C_DELAYED = range(6)
@@ -82,7 +84,7 @@ class PackedNetwork:
     """A Network flattened into the arrays the kernel takes (numba wants flat, typed arrays)."""
 
     params: np.ndarray  # (n_layers, N_PARAMS) int64
-    weights: np.ndarray  # concatenated effective weights << max(exponent, 0), each layer transposed to (in, out), int32
+    weights: np.ndarray  # concatenated effective weights << max(exponent, 0), each layer transposed to (in, out), int16/32
     delays: np.ndarray  # same layout as weights (zeros for layers without delays), int64
     column_synapses: np.ndarray  # per input of each layer: synapses with a non-zero effective weight
     column_delayed: np.ndarray  # per input of each layer: of those, how many have delay > 0
@@ -130,6 +132,7 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
             ring_size,
             layer.refractory,
             record_off if records else -1,
+            int(_max_arrival(effective, layer.weight_exponent) <= NARROW_INPUT_MAX),
         )
         w_off += effective.size
         neuron_off += layer.n_out
@@ -139,7 +142,7 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
             record_off += layer.n_out
     return PackedNetwork(
         params=params,
-        weights=np.concatenate(weights).astype(np.int32),
+        weights=_narrowest_int(np.concatenate(weights)),
         delays=np.concatenate(delays),
         column_synapses=np.concatenate(col_syn).astype(np.int64),
         column_delayed=np.concatenate(col_delayed).astype(np.int64),
@@ -152,14 +155,27 @@ def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
     )
 
 
+def _narrowest_int(values: np.ndarray) -> np.ndarray:
+    """int16 when the values fit (always, for chip weights << exponent <= 7: |w| <= 2**15): half the memory traffic."""
+    if values.size == 0 or (values.min() >= -(2**15) and values.max() < 2**15):
+        return values.astype(np.int16)
+    return values.astype(np.int32)
+
+
+def _max_arrival(effective: np.ndarray, weight_exponent: int) -> int:
+    """Largest |input| one neuron can receive in one step: each synapse delivers at most once per step."""
+    if effective.size == 0:
+        return 0
+    return int(np.abs(effective).sum(axis=1).max()) << max(weight_exponent, 0)
+
+
 def run_packed(packed: PackedNetwork, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run the kernel: (recorded spikes (batch, record_size, T) uint8, counts (batch, n_layers, 6) int64)."""
     batch, _, steps = spikes.shape
-    time_major = np.ascontiguousarray(np.asarray(spikes, dtype=np.uint8).transpose(0, 2, 1))
-    recorded = np.zeros((batch, steps, packed.record_size), dtype=np.uint8)
+    recorded = np.zeros((batch, packed.record_size, steps), dtype=np.uint8)
     counts = np.zeros((batch, packed.params.shape[0], N_COUNTS), dtype=np.int64)
     _run_batch(
-        time_major,
+        np.ascontiguousarray(spikes, dtype=np.uint8),
         packed.params,
         packed.weights,
         packed.delays,
@@ -173,7 +189,7 @@ def run_packed(packed: PackedNetwork, spikes: np.ndarray) -> tuple[np.ndarray, n
         recorded,
         counts,
     )
-    return np.ascontiguousarray(recorded.transpose(0, 2, 1)), counts
+    return recorded, counts
 
 
 @numba.njit(cache=True, inline="always")
@@ -224,8 +240,19 @@ def _integrate(u_old, v_old, a_in, bias, du_keep, dv_keep):
     return current, min(max(voltage, -UV_LIMIT + 1), UV_LIMIT - 1)
 
 
+@numba.njit(cache=True, inline="always")
+def _integrate_narrow(u_old, v_old, a_in, bias, du_keep, dv_keep):
+    """`_integrate` when |a_in| <= 2**17: then |u| <= 2**23 stays true, |a_in << 6| + |u| <= 2**24 and
+    |v| + |u| + |bias| < 2**25, so none of the int32 wraps can fire and are left out (faster, same bits)."""
+    current = _decay(u_old, du_keep) + (a_in << 6)
+    current = current - 2 * UV_LIMIT if current > UV_LIMIT else current
+    current = current + 2 * UV_LIMIT if current <= -UV_LIMIT else current
+    voltage = _decay(v_old, dv_keep) + current + bias
+    return current, min(max(voltage, -UV_LIMIT + 1), UV_LIMIT - 1)
+
+
 @numba.njit(cache=True)
-def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth):
+def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, narrow):
     """One step of neurons off..off+n_out (branch-free, so it vectorizes); consumes their ring slot."""
     u = u[off : off + n_out]
     v = v[off : off + n_out]
@@ -234,6 +261,18 @@ def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth):
     ring = ring[slot : slot + n_out]
     n_fired = 0
     n_active = 0
+    if narrow:
+        for idx in range(n_out):
+            a_in = ring[idx]
+            ring[idx] = 0
+            n_active += (u[idx] | v[idx] | a_in | bias[idx]) != 0
+            current, voltage = _integrate_narrow(u[idx], v[idx], a_in, bias[idx], du_keep, dv_keep)
+            spike = voltage > vth
+            u[idx] = current
+            v[idx] = 0 if spike else voltage
+            fired[idx] = spike
+            n_fired += spike
+        return n_fired, n_active
     for idx in range(n_out):
         a_in = _wrap32(ring[idx])
         ring[idx] = 0
@@ -324,17 +363,20 @@ def _run_sample(
     recorded,
     counts,
 ):
-    """One sample, step by step; `spikes` is (T, n_in), `recorded` is (T, record_size)."""
+    """One sample, step by step; `spikes` is (n_in, T), `recorded` is (record_size, T)."""
     n_layers = params.shape[0]
-    steps = spikes.shape[0]
-    flat_spikes = spikes.reshape(-1)
+    n_inputs, steps = spikes.shape
+    flat_spikes = np.empty(steps * n_inputs, dtype=np.uint8)  # time-major, so each step's scan is contiguous
+    for i in range(n_inputs):
+        for t in range(steps):
+            flat_spikes[t * n_inputs + i] = spikes[i, t]
     u = np.zeros(n_neurons, dtype=np.int64)
     v = np.zeros(n_neurons, dtype=np.int64)
     refractory_left = np.zeros(n_neurons, dtype=np.int64)
     fired = np.zeros(n_neurons, dtype=np.uint8)
     ring = np.zeros(ring_total, dtype=np.int64)
     group_sums = np.zeros((max_delay + 1) * max_out, dtype=np.int32)
-    active_inputs = np.zeros(max(spikes.shape[1], max_out) + 1, dtype=np.int64)
+    active_inputs = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
     for t in range(steps):
         for layer in range(n_layers):
             n_in = params[layer, P_N_IN]
@@ -395,10 +437,13 @@ def _run_sample(
                     u, v, refractory_left, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, refractory
                 )
             else:
-                n_fired, n_active_neurons = _lif(u, v, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth)
+                n_fired, n_active_neurons = _lif(
+                    u, v, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, params[layer, P_NARROW] != 0
+                )
             if record_off >= 0:
                 for n in range(n_out):
-                    recorded[t, record_off + n] = fired[neuron_off + n]
+                    if fired[neuron_off + n]:
+                        recorded[record_off + n, t] = 1
             counts[layer, C_OUTPUT] += n_fired
             counts[layer, C_ACTIVE] += n_active_neurons
             counts[layer, C_INACTIVE] += n_out - n_active_neurons

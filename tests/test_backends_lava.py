@@ -54,7 +54,7 @@ def test_numba_core_is_bit_exact_with_lava(net_and_density, steps, seed):
 def test_netx_file_from_lava_dl_matches_run_netx_in_lava(tmp_path, delay):
     path = export_slayer_network(tmp_path / "slayer.net", delay=delay, seed=2)
     network = Network.from_netx(path)
-    spikes = random_spikes(3, network.n_inputs, 16, density=0.4, seed=3)
+    spikes = random_spikes(2, network.n_inputs, 16, density=0.4, seed=3)
     expected = run_netx_in_lava(path, spikes)  # netx's own blocks, one fresh Lava run per sample
     assert expected.sum() > 5, "the exported network must actually spike"
     mine = simulate(network, spikes, backend="numba", record_layers=True)
@@ -73,7 +73,7 @@ def test_network_that_never_falls_quiet_runs_samples_separately_and_exactly(tmp_
             DenseLayer(weights=rng.integers(-60, 200, (3, 6)), du=1200, dv=800, vth=200, delays=rng.integers(0, 3, (3, 6))),
         )
     )
-    spikes = random_spikes(3, 5, 12, density=0.3, seed=5)
+    spikes = random_spikes(2, 5, 12, density=0.3, seed=5)
     order, _ = plan_batch(network, spikes)
     assert len(order) == 1, "the plan must not share a Lava run between samples that never fall quiet"
     lava = simulate(network, spikes, backend="lava", record_layers=True)
@@ -105,3 +105,14 @@ def test_lava_imports_after_numba_fixed_the_start_method():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "8"
+
+
+def test_int32_overflow_of_the_activation_matches_lava():
+    from test_core import int32_overflow_network
+
+    spikes = np.zeros((1, 1100, 3), dtype=np.uint8)
+    spikes[0, :, 0] = 1
+    network = int32_overflow_network()
+    lava = simulate(network, spikes, backend="lava", record_layers=True)
+    np.testing.assert_array_equal(lava.output[0], [[0, 1, 0], [0, 0, 0]])
+    assert_same_result(simulate(network, spikes, record_layers=True), lava)

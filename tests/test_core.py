@@ -215,3 +215,20 @@ def test_bool_and_float_binary_spikes_are_accepted():
     expected = run(network, TRAIN).output
     np.testing.assert_array_equal(run(network, TRAIN.astype(bool)).output, expected)
     np.testing.assert_array_equal(run(network, TRAIN.astype(np.float32)).output, expected)
+
+
+def int32_overflow_network() -> Network:
+    """Neuron 0 sums 1000 inputs of 255 << 7, neuron 1 sums 1100: only the second overflows int32 after << 6."""
+    weights = np.zeros((2, 1100), dtype=np.int64)
+    weights[0, :1000] = 255
+    weights[1, :] = 255
+    return Network((DenseLayer(weights=weights, du=4096, dv=4096, vth=1000, weight_exponent=7),))
+
+
+def test_activation_wraps_at_32_bits_before_the_24_bit_wrap():
+    # 1000 * 32640 << 6 = 2_088_960_000 fits int32: u wraps once to 2_072_182_784, v clips to 2**23 - 1: spike.
+    # 1100 * 32640 << 6 = 2_297_856_000 wraps to -1_997_111_296 in int32: v clips to -2**23 + 1: silent.
+    x = np.zeros((1, 1100, 3), dtype=np.uint8)
+    x[0, :, 0] = 1
+    out = simulate(int32_overflow_network(), x).output[0]
+    np.testing.assert_array_equal(out, [[0, 1, 0], [0, 0, 0]])
