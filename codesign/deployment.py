@@ -27,6 +27,7 @@ and voltages (Monitors), windowed per sample exactly as a fresh run of
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -91,9 +92,8 @@ class Deployment:
             raise CodesignError(f"{path} is not valid JSON: {error}") from None
 
     def dataset(self):
-        from codesign.trial import _dataset
-
-        return _dataset(self.dataset_name, tuple(sorted(self.dataset_options.items())), self.dataset_seed)
+        """The split the trial used: `load_dataset(name, seed=study seed, **options)`, as the sweep loads it."""
+        return _load_dataset(self.dataset_name, json.dumps(self.dataset_options, sort_keys=True), self.dataset_seed)
 
     def sample_count(self, samples: int | None = None) -> int:
         """How many test samples to use: `samples`, else the trial's evaluation count, else the whole split."""
@@ -124,6 +124,13 @@ class Deployment:
     def padded(self, spikes: np.ndarray) -> np.ndarray:
         """The input as one inference sees it: `pad_steps` silent steps appended (the trial did the same)."""
         return pad(spikes, self.pad_steps)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_dataset(name: str, options_json: str, seed: int):
+    from encoders import load_dataset
+
+    return load_dataset(name, seed=seed, **json.loads(options_json))
 
 
 def pad(spikes: np.ndarray, steps: int) -> np.ndarray:

@@ -255,6 +255,7 @@ def export_trial(study_path, out, *, trial: int | None = None, pick: str | None 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; an export is meant to be shared
         deployment = _build(staging, chosen, artifact, selection, context)
         _publish(staging, out)
     except BaseException:
@@ -335,6 +336,12 @@ def _build(staging: Path, trial, artifact: Path, selection: Selection, context: 
     })
     _write_readme(staging / README_FILE, deployment, trial, network)
     return deployment
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_json(path: Path, data) -> None:
