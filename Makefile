@@ -20,8 +20,21 @@ $(STAMP): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	MPLBACKEND=Agg $(PY) -m pytest -q
+
+# The report test renders its HTML in headless Chromium (Debian's package). Installed here
+# when missing and running as root, so CI does not skip it; a no-op once installed.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing chromium (headless browser for tests/test_report.py) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || { echo "make: apt-get could not install chromium (see above); the report test needs it" >&2; exit 1; }; \
+	  else \
+	    echo "make: chromium is not installed and this is not root with apt-get, so tests/test_report.py will skip its browser check; install it with: sudo apt-get install chromium" >&2; \
+	  fi; }
+.PHONY: chromium
 
 sweep: $(STAMP)
 	$(VENV)/bin/codesign sweep examples/digits.toml --study studies/digits.sqlite
