@@ -256,7 +256,7 @@ def export_trial(study_path, out, *, trial: int | None = None, pick: str | None 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     try:
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; an export is meant to be shared
-        deployment = _build(staging, chosen, artifact, selection, context)
+        deployment = _build(staging, chosen, artifact, selection, {**context, "folder": out.name})
         _publish(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -334,7 +334,7 @@ def _build(staging: Path, trial, artifact: Path, selection: Selection, context: 
         "timings": trial.timings,
         "artifact_path": trial.artifact_path,
     })
-    _write_readme(staging / README_FILE, deployment, trial, network)
+    _write_readme(staging / README_FILE, deployment, trial, network, context["folder"])
     return deployment
 
 
@@ -368,7 +368,7 @@ def _publish(staging: Path, out: Path) -> None:
         os.replace(staging, out)
 
 
-def _write_readme(path: Path, deployment: dict, trial, network) -> None:
+def _write_readme(path: Path, deployment: dict, trial, network, folder: str) -> None:
     lava = deployment["lava"]
     values = ", ".join(f"{k} = {v:.6g}" for k, v in (trial.values or {}).items())
     test_accuracy = (trial.metrics or {}).get("test_accuracy")
@@ -397,9 +397,9 @@ run parameters), `{METRICS_FILE}` (what the study recorded for the trial).
 ## Run it with codesign
 
 ```bash
-codesign deploy-run {path.parent.name}              # Lava (Loihi2SimCfg, fixed_pt) on the trial's {deployment['evaluation_samples']} test samples
-codesign deploy-run {path.parent.name} --samples 5  # a quick check on the first 5
-codesign bench-energy {path.parent.name}            # energy, latency and cores on the numba core model
+codesign deploy-run {folder}              # Lava (Loihi2SimCfg, fixed_pt) on the trial's {deployment['evaluation_samples']} test samples
+codesign deploy-run {folder} --samples 5  # a quick check on the first 5
+codesign bench-energy {folder}            # energy, latency and cores on the numba core model
 ```
 
 deploy-run prints the recorded and the Lava accuracy and energy per inference and exits 1 if they differ.
@@ -419,8 +419,8 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 
-period = {lava['reset_interval'] or steps}                       # reset_interval in {DEPLOYMENT_FILE}
-spikes = ...                                  # (samples, {network.n_inputs}, {deployment['timesteps']}) 0/1, encoded as above
+period = {lava['reset_interval'] or steps}  # reset_interval in {DEPLOYMENT_FILE}
+spikes = ...  # (samples, {network.n_inputs}, {deployment['timesteps']}) 0/1, encoded as above
 data = np.zeros(({network.n_inputs}, len(spikes) * period), dtype=np.int32)
 for b, sample in enumerate(spikes):
     data[:, b * period : b * period + sample.shape[1]] = sample

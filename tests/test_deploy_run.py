@@ -146,3 +146,26 @@ def test_a_network_with_bias_runs_through_the_lava_backend(tmp_path):
     fresh = simulate(network, padded, backend="numba", record_layers=True)
     assert run.engine == ENGINE_BACKEND and np.array_equal(run.output, fresh.output)
     assert run.counts.to_dict() == fresh.counts.to_dict()
+
+
+def test_the_readme_plain_lava_recipe_gives_the_same_predictions(exported):
+    """The README's plain-Lava snippet (netx + RingBuffers + Loihi2SimCfg) is what a user copies: run it."""
+    import re
+
+    from codesign.deployment import load_deployment
+    from hw_models.lava_compat import import_lava_dl
+
+    directory, _ = exported
+    readme = (directory / "README.md").read_text()
+    snippet = readme.split("## Run it with plain Lava", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    snippet = re.sub(r"(?m)^spikes = \.\.\..*$", "spikes = SPIKES", snippet)
+    snippet = snippet.replace('net_config="network.net"', f'net_config="{directory / "network.net"}"')
+    deployment = load_deployment(directory)
+    spikes, _ = deployment.inputs(3)
+    import_lava_dl()
+    namespace = {"SPIKES": spikes}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    from codesign.training import hardware_accuracy
+
+    expected = hardware_accuracy(deployment.network(), spikes, deployment.inputs(3)[1], backend="numba").predictions
+    assert namespace["predictions"] == expected.tolist()

@@ -235,7 +235,7 @@ def test_export_writes_a_deployable_folder(sweep_study, tmp_path, capsys):
     assert metrics["values"] == trial.values and metrics["params"] == trial.params
     assert metrics["metrics"]["test_accuracy"] == trial.metrics["test_accuracy"]
     readme = (out / "README.md").read_text()
-    for needle in ("codesign deploy-run", "netx.hdf5.Network(net_config=", "reset_interval=period", "RingBuffer",
+    for needle in ("codesign deploy-run deploy ", "netx.hdf5.Network(net_config=", "reset_interval=period", "RingBuffer",
                    'Loihi2SimCfg(select_tag="fixed_pt")', "Loihi2HwCfg", f"period = {lava['reset_interval']}"):
         assert needle in readme, needle
     assert not list(tmp_path.glob(".deploy*"))  # no staging left behind

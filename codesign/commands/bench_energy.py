@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.deployment import DEPLOYMENT_FILE, NETWORK_FILE  # noqa: F401  (the export layout)
 from hw_models.errors import HardwareError
 
 NAME = "bench-energy"
