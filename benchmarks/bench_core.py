@@ -171,9 +171,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=20, help="repeats of the fast timings (best is kept)")
     parser.add_argument("--lava-samples", type=int, default=4, help="samples run in Lava (about a second each)")
+    parser.add_argument("--threads", type=int, default=0, help="threads for numba and torch (default: all cores)")
     parser.add_argument("--skip", default="", help="comma-separated peers to skip: lava,lava-backend,slayer,brian2")
     args = parser.parse_args(argv)
 
+    if args.threads:
+        import numba
+        import torch
+
+        numba.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     sizes = [int(size) for size in args.sizes.split(",")]
     skip = {name.strip() for name in args.skip.split(",") if name.strip()}
     network = build_network(sizes, args.rate, args.seed, args.du, args.dv)
@@ -207,7 +214,7 @@ def main(argv=None) -> int:
 
     table = Table(
         title=f"per-sample inference, network {args.sizes}, T={args.timesteps}, batch {args.samples}, input rate {args.rate}; "
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end"
+        f"{args.threads or os.cpu_count()} threads on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end"
     )
     columns = ("peer", "wall / sample", "numba is x faster", "CPU / sample", "x (CPU)", "output spikes / sample", "note")
     for column in columns:
