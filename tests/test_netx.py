@@ -27,13 +27,13 @@ def export_slayer_network(path, *, sizes=(12, 10, 4), delay=False, seed=0):
         for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))
     ]
     with torch.no_grad():
+        x = torch.zeros(1, sizes[0], 4)
+        for block in blocks:  # lava-dl initializes delays on the first forward pass, so set them after it
+            x = block(x)
         for block in blocks:
             block.synapse.weight.mul_(4.0)
             if block.delay is not None:
                 block.delay.delay.copy_(torch.arange(block.delay.delay.numel()).reshape(block.delay.delay.shape) % 4)
-        x = torch.zeros(1, sizes[0], 4)
-        for block in blocks:
-            x = block(x)
     with h5py.File(path, "w") as handle:
         layers = handle.create_group("layer")
         for index, block in enumerate(blocks):
@@ -52,6 +52,8 @@ def test_lava_dl_export_round_trip_runs_identically_in_lava(tmp_path, delay):
     network = Network.from_netx(original)
     assert network.shape == (12, 10, 4)
     assert (network.layers[0].delays is not None) == delay
+    if delay:
+        assert network.layers[0].max_delay == 3, "the delays set on the slayer block must reach the file"
     rewritten = network.to_netx(tmp_path / "rewritten.net")
     assert Network.from_netx(rewritten).equals(network)
 
