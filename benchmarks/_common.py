@@ -157,21 +157,23 @@ DEFAULT_STUDY = Path("/tmp/neuro-codesign-bench/digits.sqlite")
 DEFAULT_SWEEP_CONFIG = ROOT / "examples" / "digits.toml"
 
 
-def ensure_study(study: str | Path | None, *, config_path: str | Path = DEFAULT_SWEEP_CONFIG, trials: int = 60,
-                 timeout_s: float = 1800.0, workers: int = 1) -> Path:
-    """A study to read: `study` if it exists, else a sweep of `config_path` run (or resumed) into
-    `study` (default /tmp/neuro-codesign-bench/digits.sqlite) up to `trials` finished trials."""
-    from codesign.config import load_config
+def ensure_study(study: str | Path | None, *, config_path: str | Path | dict = DEFAULT_SWEEP_CONFIG, trials: int = 60,
+                 timeout_s: float = 1800.0, workers: int = 1, default_path: Path = DEFAULT_STUDY) -> Path:
+    """A study to read: `study` if it exists, else a sweep of `config_path` (a TOML file or a config
+    dict) run (or resumed) into `study` (default `default_path`) up to `trials` finished trials."""
+    from codesign.config import load_config, parse_config
     from codesign.sweep import SweepRunner
 
-    path = Path(study) if study else DEFAULT_STUDY
+    path = Path(study) if study else Path(default_path)
     if path.is_file() and study:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
+    config = parse_config(config_path) if isinstance(config_path, dict) else load_config(config_path)
     started = time.perf_counter()
-    print(f"running the sweep {config_path} into {path} ({trials} trials, {workers} worker(s), "
+    what = config_path if not isinstance(config_path, dict) else "(built-in config)"
+    print(f"running the sweep {what} into {path} ({trials} trials, {workers} worker(s), "
           f"timeout {timeout_s:.0f} s) ...", flush=True)
-    summary = SweepRunner(load_config(config_path), path, trials=trials, timeout_s=timeout_s, workers=workers).run()
+    summary = SweepRunner(config, path, trials=trials, timeout_s=timeout_s, workers=workers).run()
     print(f"  sweep: {summary.finished} finished trials {summary.by_state} in {time.perf_counter() - started:.0f} s "
           f"({summary.stopped_because})", flush=True)
     return path
