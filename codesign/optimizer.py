@@ -74,6 +74,9 @@ class BayesianOptimizer(Sampler):
         reference_margin: float = 0.1,
         reference: str = "observed",
         warp_outputs: bool = True,
+        acquisition: str = "auto",
+        lengthscale_prior: tuple[float, float] | None = None,
+        refine_steps: int = 40,
     ):
         super().__init__(space, objectives, constraints, seed)
         if n_initial is None:
@@ -92,6 +95,11 @@ class BayesianOptimizer(Sampler):
             raise CodesignError(f"BayesianOptimizer: reference={reference!r} must be 'observed' or 'front'")
         self.reference = reference
         self.warp_outputs = bool(warp_outputs)
+        if acquisition not in ("auto", "ehvi", "parego"):
+            raise CodesignError(f"BayesianOptimizer: acquisition={acquisition!r} must be 'auto', 'ehvi' or 'parego'")
+        self.acquisition = acquisition
+        self.lengthscale_prior = lengthscale_prior
+        self.refine_steps = int(refine_steps)
         self._model_cache: tuple[tuple, dict] | None = None
 
     # --- data ---
@@ -145,7 +153,7 @@ class BayesianOptimizer(Sampler):
         return np.column_stack([yeo_johnson_warp(Y[:, j]) for j in range(Y.shape[1])])
 
     def _gp(self) -> GPSurrogate:
-        return GPSurrogate(restarts=self.gp_restarts)
+        return GPSurrogate(restarts=self.gp_restarts, lengthscale_prior=self.lengthscale_prior)
 
     # --- proposal ---
     def _propose(self, rng: np.random.Generator, pending: list[dict]) -> dict:
@@ -156,7 +164,8 @@ class BayesianOptimizer(Sampler):
             score, anchors = self._acquisition(rng, pending)
             exclude = np.vstack([self._X(self.trials), self._X(pending)])
             x, _ = optimize_acquisition(
-                score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates
+                score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates,
+                gradient_steps=self.refine_steps,
             )
         return self.space.from_unit(x)
 
@@ -189,7 +198,8 @@ class BayesianOptimizer(Sampler):
         feasible = self.trials_in("complete")
         X_feas = self._X(feasible)
         anchors = None
-        if m <= EHVI_MAX_OBJECTIVES:
+        use_ehvi = self.acquisition == "ehvi" or (self.acquisition == "auto" and m <= EHVI_MAX_OBJECTIVES)
+        if use_ehvi:
             acq = None
             if feasible:
                 # plug-in noisy EHVI: the front is the posterior mean at feasible points (+ fantasies)
@@ -214,7 +224,7 @@ class BayesianOptimizer(Sampler):
         else:
             weights = random_simplex_weights(rng, m)
             scalar = augmented_chebyshev((Y - low) / scale, weights)  # Y: the (warped) targets
-            gp = GPSurrogate(restarts=self.gp_restarts).fit(self._X(observed), scalar)
+            gp = self._gp().fit(self._X(observed), scalar)
             if len(X_pend):
                 gp = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
             states = np.array([t.state == "complete" for t in observed])

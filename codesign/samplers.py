@@ -272,8 +272,9 @@ class Sampler:
     ) -> Trial:
         """Record a trial without asking (e.g. replayed from storage on resume).
 
-        `state=None` means "complete" when values are given (re-checked against constraints,
-        so it may become "infeasible" or "failed") and "pending" otherwise."""
+        `state=None` means "complete" when values are given and "pending" otherwise. Values are
+        re-checked against the constraints and for NaN, so "complete" may become "infeasible"
+        or "failed"; an explicit "infeasible" is kept."""
         if state is not None and state not in STATES:
             raise CodesignError(f"add_trial: state {state!r} is not one of {STATES}")
         params = self.space.validate(params)
@@ -298,6 +299,8 @@ class Sampler:
             if values is None:
                 raise CodesignError(f"add_trial: a {state} trial needs values")
             checked, vals, mets, why = self._outcome(values, None, metrics, None)
+            if state == "infeasible" and checked == "complete":  # judged infeasible elsewhere: keep it
+                checked, why = "infeasible", reason or "infeasible"
             trial = Trial(int(number), params, checked, vals, mets, reason if checked == state and reason else why)
         self.trials.append(trial)
         return trial

@@ -58,7 +58,7 @@ def test_readme_usage():
 def test_bo_beats_random_on_a_cheap_problem():
     budget, wins, bo_hvs, rnd_hvs = 12, 0, [], []
     for seed in range(3):
-        bo = run(BayesianOptimizer(two_d(), OBJECTIVES, seed=seed, n_initial=5, n_candidates=256), toy, budget)
+        bo = run(BayesianOptimizer(two_d(), OBJECTIVES, seed=seed, n_initial=5, n_candidates=256, gp_restarts=1, refine_steps=10), toy, budget)
         rnd = run(RandomSampler(two_d(), OBJECTIVES, seed=seed), toy, budget)
         bo_hvs.append(front_hv(bo))
         rnd_hvs.append(front_hv(rnd))
@@ -83,7 +83,7 @@ def history(opt_cls, seed=3, **kw):
 
 @pytest.mark.parametrize("opt_cls", [BayesianOptimizer, RandomSampler, SobolSampler])
 def test_same_seed_and_history_give_same_proposal(opt_cls):
-    kw = {"n_initial": 3, "n_candidates": 128} if opt_cls is BayesianOptimizer else {}
+    kw = {"n_initial": 3, "n_candidates": 128, "gp_restarts": 1} if opt_cls is BayesianOptimizer else {}
     a, b = history(opt_cls, **kw), history(opt_cls, **kw)
     assert a.trials[-1].state == "pending"
     pa, pb = a.ask().params, b.ask().params
@@ -93,7 +93,7 @@ def test_same_seed_and_history_give_same_proposal(opt_cls):
 
 
 def test_ask_n_gives_distinct_proposals_around_pending():
-    opt = history(BayesianOptimizer, n_initial=3, n_candidates=128)
+    opt = history(BayesianOptimizer, n_initial=3, n_candidates=128, gp_restarts=1, refine_steps=10)
     batch = opt.ask(4)
     keys = {tuple(sorted(t.params.items())) for t in batch}
     assert len(keys) == 4 and len({t.number for t in batch}) == 4
@@ -112,7 +112,7 @@ def test_constraints_steer_away_from_infeasible_region_and_failures():
         else:
             opt.tell(trial, {"accuracy": x + 0.3 * y, "energy_uj": 1.0 - x + y}, metrics={"cores": 160 * x})
 
-    opt = BayesianOptimizer(two_d(), OBJECTIVES, constraints=["cores <= 64"], seed=1, n_initial=6, n_candidates=256)
+    opt = BayesianOptimizer(two_d(), OBJECTIVES, constraints=["cores <= 64"], seed=1, n_initial=6, n_candidates=128, gp_restarts=1, refine_steps=10)
     for _ in range(14):
         evaluate(opt, opt.ask())
     later = opt.trials[6:]
@@ -223,7 +223,7 @@ def test_importance_finds_the_parameters_that_matter():
 def test_parego_path_for_four_objectives():
     space = Space({"x": Real(0, 1), "y": Real(0, 1), "k": Integer(1, 3)})
     objectives = {f"f{i}": "minimize" for i in range(4)}
-    opt = BayesianOptimizer(space, objectives, seed=0, n_initial=4, n_candidates=128)
+    opt = BayesianOptimizer(space, objectives, seed=0, n_initial=4, n_candidates=128, gp_restarts=1, refine_steps=10)
     for _ in range(6):
         t = opt.ask()
         x, y, k = t.params["x"], t.params["y"], t.params["k"]
