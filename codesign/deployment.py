@@ -324,7 +324,7 @@ def _netx_quiet(network, record: dict, start: int) -> bool:
 def _store_window(network, record: dict, start: int, steps: int, sample_input, b, layer_spikes, table) -> None:
     """Sample b's window as a fresh run sees it: layer l's steps before its reset (index l) hold the
     previous sample's tail, and a fresh bias-free layer is provably at rest and silent there."""
-    from hw_models.lava_backend import _store
+    from hw_models.lava_backend import store_window
 
     window = {"input": record["input"][:, start : start + steps]}
     for key in ("spikes", "u", "v", "a_in"):
@@ -333,7 +333,7 @@ def _store_window(network, record: dict, start: int, steps: int, sample_input, b
             part = array[:, start : start + steps].copy()
             part[:, :index] = 0
             window[key].append(part)
-    _store(network, window, 0, steps, sample_input, b, layer_spikes, table)
+    store_window(network, window, 0, steps, sample_input, b, layer_spikes, table)
 
 
 def _run_netx(network_path, padded: np.ndarray, period: int, n_layers: int) -> dict:
@@ -341,6 +341,7 @@ def _run_netx(network_path, padded: np.ndarray, period: int, n_layers: int) -> d
     from hw_models.lava_compat import import_lava_dl
 
     import_lava_dl()
+    from hw_models.lava_backend import recording
     from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
@@ -373,21 +374,11 @@ def _run_netx(network_path, padded: np.ndarray, period: int, n_layers: int) -> d
         probes.append(layer_probes)
     try:
         net.run(condition=RunSteps(num_steps=total), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-        fired = [np.asarray(sink.data.get()) for sink in sinks]
-        states = [[np.asarray(m.get_data()[t.process.name][t.name]) for m, t in layer_probes] for layer_probes in probes]
+        fired = [sink.data.get() for sink in sinks]
+        states = [[m.get_data()[t.process.name][t.name] for m, t in layer_probes] for layer_probes in probes]
     finally:
         net.stop()
-    record = {"input": data, "spikes": [], "u": [], "v": [], "a_in": []}
-    for spikes, (u, v, buffer) in zip(fired, states):
-        record["spikes"].append(spikes.astype(np.uint8))
-        record["u"].append(u.T.astype(np.int64))
-        record["v"].append(v.T.astype(np.int64))
-        if buffer.ndim == 3:  # DelayDense: column 0 is what the synapse sends next step
-            buffer = buffer[:, :, 0]
-        arriving = np.zeros((buffer.shape[1], total), dtype=np.int64)
-        arriving[:, 1:] = buffer.T[:, :-1].astype(np.int64)
-        record["a_in"].append(arriving)
-    return record
+    return recording(data, fired, states)
 
 
 def relative_difference(a: float, b: float) -> float:

@@ -46,14 +46,14 @@ def simulate_lava(network: Network, spikes: np.ndarray, record_layers: bool) -> 
         record = _run_in_lava(network, spikes[order], period)
         for position, b in enumerate(order):
             if position == 0 or _quiet_before(network, record, position * period):
-                _store(network, record, position * period, steps, spikes[b], b, layer_spikes, table)
+                store_window(network, record, position * period, steps, spikes[b], b, layer_spikes, table)
             else:  # Lava disagreed with the plan: exactness first
                 alone.append(b)
     else:
         alone.extend(order)
     for b in alone:
         record = _run_in_lava(network, spikes[b : b + 1], None)
-        _store(network, record, 0, steps, spikes[b], b, layer_spikes, table)
+        store_window(network, record, 0, steps, spikes[b], b, layer_spikes, table)
     return SimulationResult(
         output=layer_spikes[-1],
         layers=layer_spikes if record_layers else None,
@@ -158,21 +158,29 @@ def _run_in_lava(network: Network, spikes: np.ndarray, period: int | None) -> di
         source.run(condition=RunSteps(num_steps=total), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
         spikes_out = [sink.data.get() for sink in sinks]
         states = [
-            {name: monitor.get_data()[target.process.name][target.name] for name, monitor, target in
-             (("u", mons["u"], neuron.u), ("v", mons["v"], neuron.v), ("a_buff", mons["a_buff"], synapse.a_buff))}
+            tuple(monitor.get_data()[target.process.name][target.name] for monitor, target in
+                  ((mons["u"], neuron.u), (mons["v"], neuron.v), (mons["a_buff"], synapse.a_buff)))
             for mons, neuron, synapse in zip(monitors, neurons, synapses)
         ]
     finally:
         source.stop()
+    return recording(data, spikes_out, states)
+
+
+def recording(data: np.ndarray, spikes_out: list, states: list) -> dict:
+    """A Lava run's sink spikes and monitored (u, v, synapse a_buff) per layer -> per-step arrays (n, total).
+
+    `a_in[t]` is what the neuron receives at step t: the synapse buffer as it stood after t-1.
+    """
+    total = data.shape[1]
     record = {"input": data, "spikes": [], "u": [], "v": [], "a_in": []}
-    for fired, state in zip(spikes_out, states):
-        record["spikes"].append(np.asarray(fired).astype(np.uint8))  # (n, total)
-        record["u"].append(np.asarray(state["u"]).T.astype(np.int64))
-        record["v"].append(np.asarray(state["v"]).T.astype(np.int64))
-        buffer = np.asarray(state["a_buff"])
+    for fired, (u, v, buffer) in zip(spikes_out, states):
+        record["spikes"].append(np.asarray(fired).astype(np.uint8))
+        record["u"].append(np.asarray(u).T.astype(np.int64))
+        record["v"].append(np.asarray(v).T.astype(np.int64))
+        buffer = np.asarray(buffer)
         if buffer.ndim == 3:  # DelayDense: column 0 is what the synapse sends next step
             buffer = buffer[:, :, 0]
-        # what the neuron receives at step t is the synapse buffer as it stood after step t-1
         arriving = np.zeros((buffer.shape[1], total), dtype=np.int64)
         arriving[:, 1:] = buffer.T[:, :-1].astype(np.int64)
         record["a_in"].append(arriving)
@@ -188,7 +196,7 @@ def _quiet_before(network: Network, record: dict, start: int) -> bool:
     return True
 
 
-def _store(network, record, start, steps, sample_input, b, layer_spikes, table) -> None:
+def store_window(network, record, start, steps, sample_input, b, layer_spikes, table) -> None:
     """Copy sample b's window [start, start + steps) of a recording into the outputs and count its activity."""
     stop = start + steps
     source = sample_input
