@@ -12,6 +12,7 @@ Writing produces the layout lava-dl's `block.export_hdf5` writes, atomically (te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -205,20 +206,29 @@ def write_netx(network: Network, path: str | Path) -> Path:
         if layer.bias_exp != NETX_BIAS_EXP and np.any(layer.bias):
             raise HardwareError(f"layer {index}: bias_exp={layer.bias_exp}, but netx fixes the bias exponent at {NETX_BIAS_EXP}")
         datasets.append(netx_weights(layer, index))
+    with atomic_hdf5(path, written_by="neuro-codesign") as handle:
+        group = handle.create_group("layer")
+        for index, (layer, weights) in enumerate(zip(network.layers, datasets)):
+            _write_dense(group.create_group(str(index)), layer, weights)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_hdf5(path: str | Path, written_by: str):
+    """An HDF5 file opened for writing under a temporary name, renamed to `path` only if the block
+    finishes: readers never see a half-written network, and a failure keeps any previous file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(descriptor)
     try:
         with h5py.File(temporary, "w") as handle:
-            handle.attrs["written_by"] = "neuro-codesign"
-            group = handle.create_group("layer")
-            for index, (layer, weights) in enumerate(zip(network.layers, datasets)):
-                _write_dense(group.create_group(str(index)), layer, weights)
+            handle.attrs["written_by"] = written_by
+            yield handle
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 def _write_dense(group: h5py.Group, layer: DenseLayer, weights: np.ndarray) -> None:

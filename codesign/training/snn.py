@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -93,23 +91,13 @@ class SpikingModel(torch.nn.Module):
 
     def export_netx(self, path: Path) -> Path:
         """Write the netx HDF5 file with lava-dl's `export_hdf5`, atomically."""
-        import h5py
+        from hw_models.netx import atomic_hdf5
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(descriptor)
-        try:
-            with h5py.File(temporary, "w") as handle:
-                handle.attrs["written_by"] = "neuro-codesign (lava-dl export_hdf5)"
-                layers = handle.create_group("layer")
-                for index, block in enumerate(self.blocks):
-                    block.export_hdf5(layers.create_group(str(index)))
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        with atomic_hdf5(path, written_by="neuro-codesign (lava-dl export_hdf5)") as handle:
+            layers = handle.create_group("layer")
+            for index, block in enumerate(self.blocks):
+                block.export_hdf5(layers.create_group(str(index)))
+        return Path(path)
 
 
 def to_tensor(spikes: np.ndarray, device: str) -> torch.Tensor:
