@@ -215,37 +215,34 @@ def _check_choice_list(path: str, value: Any, known: tuple[str, ...]) -> None:
 TIMESTEPS_DECLARATION = {"name": "timesteps", "type": "int", "low": 1, "high": 1000}
 
 
+def _check_components(section: str, list_key: str, table: dict, known: tuple[str, ...], declarations,
+                      other_keys: tuple[str, ...] = ()) -> None:
+    """[encoding] and [training]: a list of chosen components plus one sub-table of parameters per component."""
+    _check_choice_list(f"{section}.{list_key}", table[list_key], known)
+    for key, value in table.items():
+        if key in (list_key, *other_keys):
+            continue
+        if key not in known:
+            raise CodesignError(f"unknown key {section}.{key}; known: {', '.join((list_key, *other_keys, *known))}")
+        if key not in table[list_key]:
+            raise CodesignError(f"[{section}.{key}] configures a component that {section}.{list_key} does not list")
+        if not isinstance(value, Mapping):
+            raise CodesignError(f"{section}.{key} must be a table of that component's hyperparameters")
+        _check_component_params(f"{section}.{key}", value, declarations(key))
+
+
 def _check_encoding(table: dict) -> None:
     from encoders import ENCODER_NAMES, encoder_class
 
-    _check_choice_list("encoding.encoders", table["encoders"], ENCODER_NAMES)
     _check_against_declaration("encoding.timesteps", table["timesteps"], TIMESTEPS_DECLARATION)
-    for key, value in table.items():
-        if key in ("encoders", "timesteps"):
-            continue
-        if key not in ENCODER_NAMES:
-            raise CodesignError(f"unknown key encoding.{key}; known: encoders, timesteps, {', '.join(ENCODER_NAMES)}")
-        if key not in table["encoders"]:
-            raise CodesignError(f"[encoding.{key}] configures an encoder that encoding.encoders does not list")
-        if not isinstance(value, Mapping):
-            raise CodesignError(f"encoding.{key} must be a table of that encoder's hyperparameters")
-        _check_component_params(f"encoding.{key}", value, encoder_class(key).hyperparameters())
+    _check_components("encoding", "encoders", table, ENCODER_NAMES, lambda name: encoder_class(name).hyperparameters(),
+                      other_keys=("timesteps",))
 
 
 def _check_training(table: dict) -> None:
     from codesign.training import TRAINER_NAMES, get_trainer
 
-    _check_choice_list("training.trainers", table["trainers"], TRAINER_NAMES)
-    for key, value in table.items():
-        if key == "trainers":
-            continue
-        if key not in TRAINER_NAMES:
-            raise CodesignError(f"unknown key training.{key}; known: trainers, {', '.join(TRAINER_NAMES)}")
-        if key not in table["trainers"]:
-            raise CodesignError(f"[training.{key}] configures a trainer that training.trainers does not list")
-        if not isinstance(value, Mapping):
-            raise CodesignError(f"training.{key} must be a table of that trainer's hyperparameters")
-        _check_component_params(f"training.{key}", value, get_trainer(key).hyperparameters())
+    _check_components("training", "trainers", table, TRAINER_NAMES, lambda name: get_trainer(name).hyperparameters())
 
 
 MAPPING_DECLARATIONS = [

@@ -58,7 +58,7 @@ def test_split_params_gives_each_stage_its_part():
         ("encoding", "encoders", ["rate", "morse"], "encoding.encoders contains 'morse'"),
         ("encoding", "rate", {"max_rate": {"low": 0.3, "high": 2.0}}, "encoding.rate.max_rate.high = 2.0 is outside the allowed range"),
         ("encoding", "rate", {"speed": 3}, "unknown key encoding.rate.speed"),
-        ("encoding", "latency", {}, "[encoding.latency] configures an encoder that encoding.encoders does not list"),
+        ("encoding", "latency", {}, "[encoding.latency] configures a component that encoding.encoders does not list"),
         ("encoding", "timesteps", {"low": 16, "high": 8}, "encoding.timesteps: low=16 must be below high=8"),
         ("training", "trainers", ["backprop"], "training.trainers contains 'backprop'"),
         ("hardware", "weight_bits", {"low": 0, "high": 8}, "hardware.weight_bits.low = 0 is outside the allowed range [1, 8]"),
