@@ -7,7 +7,7 @@ energy/latency model (which prices them with a chip profile). Every array has sh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 

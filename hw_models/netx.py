@@ -39,15 +39,12 @@ def optimize_weight_bits(weight: np.ndarray) -> tuple[np.ndarray, int, int]:
     if (max_weight > 254 and min_weight < 0) or (min_weight < -256 and max_weight > 0):
         weight = np.clip(weight, -256, 254)  # netx clips (and prints a warning) here too
         max_weight, min_weight = weight.max(), weight.min()
-    if max_weight < 0:
-        mode, is_signed = SignMode.INHIBITORY, 0
-        scale = -256 / min_weight
-    elif min_weight >= 0:
-        mode, is_signed = SignMode.EXCITATORY, 0
-        scale = 255 / max_weight
-    else:
-        mode, is_signed = SignMode.MIXED, 1
-        scale = min(127 / max_weight, -128 / min_weight)
+    if max_weight < 0:  # inhibitory
+        is_signed, scale = 0, -256 / min_weight
+    elif min_weight >= 0:  # excitatory
+        is_signed, scale = 0, 255 / max_weight
+    else:  # mixed
+        is_signed, scale = 1, min(127 / max_weight, -128 / min_weight)
     scale_bits = int(np.floor(np.log2(scale))) + is_signed
     n = 8
     while n > 0 and np.sum(np.abs(weight / 2**n - np.round(weight / 2**n))) != 0:

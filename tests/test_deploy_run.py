@@ -18,7 +18,7 @@ from codesign.deployment import ENGINE_BACKEND, ENGINE_NETX, pad, plan_reset_int
 from codesign.export import export_trial
 from codesign.storage import Study
 from hw_models import DenseLayer, Network, dense_network, pipeline_delay_steps, simulate
-from test_export import run_sweep
+from _tiny_sweep import run_sweep
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ as artifacts); the exported folder is checked on a real tiny iris sweep (built o
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -18,57 +17,12 @@ from codesign.config import parse_config
 from codesign.errors import CodesignError
 from codesign.export import export_trial, parse_rule, select_trial
 from codesign.storage import Study
-from codesign.sweep import SweepRunner
 from hw_models import Network, dense_network
 
-SWEEP_TOML = """
-[study]
-name = "iris-export"
-seed = 1
-
-[dataset]
-name = "iris"
-
-[encoding]
-encoders = ["rate", "latency"]
-timesteps = {low = 6, high = 10}
-
-[training]
-trainers = ["slayer"]
-
-[training.slayer]
-epochs = 3
-hidden_size = {low = 8, high = 16}
-learning_rate = 0.02
-
-[hardware]
-profile = "loihi2"
-weight_bits = {low = 3, high = 8}
-
-[objectives]
-accuracy = "maximize"
-energy_per_inference_uj = "minimize"
-
-[budget]
-trials = 3
-
-[run]
-n_initial = 2
-"""
+from _tiny_sweep import config_dict, run_sweep
 
 # (accuracy, energy) per crafted trial; None = a failed trial. Front: 0, 1, 2, 5 (5 ties 1).
 KNOWN = [(0.9, 3.0), (0.8, 1.0), (0.5, 0.5), (0.7, 2.0), None, (0.8, 1.0)]
-
-
-def sweep_config(**run) -> dict:
-    raw = tomllib.loads(SWEEP_TOML)
-    raw["run"].update(run)
-    return raw
-
-
-def run_sweep(path: Path, trials: int = 3) -> Path:
-    SweepRunner(parse_config(sweep_config()), path, trials=trials).run()
-    return path
 
 
 def tiny_network(seed: int = 0) -> Network:
@@ -83,7 +37,7 @@ def crafted_params(number: int) -> dict:
 
 def crafted_study(path: Path, known=KNOWN, objectives: dict | None = None) -> Path:
     """A real SQLite study with the given (accuracy, energy[, latency]) values and real netx artifacts."""
-    raw = sweep_config()
+    raw = config_dict()
     if objectives is not None:
         raw["objectives"] = objectives
     config = parse_config(raw)

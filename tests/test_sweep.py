@@ -25,57 +25,7 @@ from codesign.sweep import SweepRunner
 from codesign.trial import run_trial
 from hw_models import Network
 
-TOML = """
-[study]
-name = "iris-test"
-seed = 1
-
-[dataset]
-name = "iris"
-
-[encoding]
-encoders = ["rate", "latency"]
-timesteps = {low = 6, high = 10}
-
-[training]
-trainers = ["slayer"]
-
-[training.slayer]
-epochs = 3
-hidden_size = {low = 8, high = 16}
-learning_rate = 0.02
-
-[hardware]
-profile = "loihi2"
-weight_bits = {low = 3, high = 8}
-
-[objectives]
-accuracy = "maximize"
-energy_per_inference_uj = "minimize"
-
-[budget]
-trials = 3
-
-[run]
-n_initial = 2
-"""
-
-
-def write_config(tmp_path: Path, text: str = TOML) -> Path:
-    path = tmp_path / "sweep.toml"
-    path.write_text(text)
-    return path
-
-
-def config_dict(**changes) -> dict:
-    import tomllib
-
-    raw = tomllib.loads(TOML)
-    for dotted, value in changes.items():
-        section, key = dotted.split(".", 1)
-        raw.setdefault(section, {})[key] = value
-    return raw
-
+from _tiny_sweep import TOML, config_dict, write_config
 
 def codesign(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "codesign", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
