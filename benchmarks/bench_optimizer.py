@@ -168,12 +168,12 @@ def report(results, problems, methods, args, wall):
 
     console = Console(width=120)
     table = Table(
-        title=f"Hypervolume fraction after {args.budget} evaluations (median over {args.seeds} seeds [min-max])",
+        title=f"Hypervolume fraction after {args.budget} evaluations (median over {args.seeds} seeds)",
     )
     table.add_column("problem")
     table.add_column("method")
     table.add_column("median HV frac", justify="right")
-    table.add_column("[min - max]", justify="right")
+    table.add_column("min - max", justify="right")
     table.add_column("s / proposal (mean)", justify="right")
     table.add_column(f"s / proposal (#{args.budget})", justify="right")
     for p in problems:
@@ -183,7 +183,7 @@ def report(results, problems, methods, args, wall):
             med = np.median(finals)
             style = "bold green" if med == best else None
             table.add_row(
-                p, m, f"{med:.4f}", f"[{finals.min():.3f} - {finals.max():.3f}]",
+                p, m, f"{med:.4f}", f"{finals.min():.3f} - {finals.max():.3f}",
                 f"{mean_ask:.3f}", f"{last_ask:.3f}", style=style,
             )
         table.add_section()

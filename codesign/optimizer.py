@@ -1,12 +1,14 @@
 """Multi-objective Bayesian optimization with Pyro GP surrogates, behind the ask/tell interface.
 
-Per proposal: one GP per objective and per constrained metric (plus one on success/failure
-labels once something has crashed) is fitted on the history; pending trials enter as
-Kriging-believer fantasies (observed at their predicted mean), so `ask(n)` spreads a batch;
-the score is exact expected hypervolume improvement (<= 3 objectives) or ParEGO's expected
-improvement of a random Chebyshev scalarization (> 3), times the probability that the
-constraints hold and that the trial does not fail. The first `n_initial` trials are a
-scrambled Sobol design.
+Per proposal: one GP per objective (on Yeo-Johnson-warped minimization values), one per
+constrained metric, and one on success/failure labels once something has crashed, all
+fitted on the history (cached on it); pending trials enter as Kriging-believer fantasies
+(observed at their predicted mean), so `ask(n)` spreads a batch. The score is exact
+expected hypervolume improvement (<= 3 objectives; reference point just beyond the worst
+value observed) or ParEGO's expected improvement of a random augmented-Chebyshev
+scalarization (> 3), times the probability that the constraints hold and that the trial
+does not fail. The first `n_initial` trials are a scrambled Sobol design. Everything random
+is drawn from (seed, number of trials so far), so a rebuilt optimizer replays its proposals.
 """
 
 from __future__ import annotations
