@@ -225,7 +225,7 @@ def plan_reset_interval(network, padded: np.ndarray) -> int:
     spiking in the max_delay(l) steps before layer l's reset in the next period; the
     smallest P with no such sample wins (else the one with the fewest: those re-run alone).
     """
-    from hw_models.simulate import simulate
+    from hw_models.simulation import simulate
 
     batch, n_in, steps = padded.shape
     gap_floor = 1 + network.layers[0].max_delay  # input silence before each sample
@@ -272,13 +272,13 @@ class LavaRun:
 def run_in_lava(network_path: str | Path, network, padded: np.ndarray, reset_interval: int | None = None,
                 engine: str | None = None) -> LavaRun:
     """Run padded spikes (batch, n_in, steps) through the netx file in Lava (Loihi2SimCfg, fixed_pt)."""
-    from hw_models.simulate import check_spikes, counts_from_table
+    from hw_models.simulation import check_spikes, counts_from_table
 
     padded = check_spikes(network, padded)
     batch, _, steps = padded.shape
     engine = engine or lava_engine(network)
     if engine == ENGINE_BACKEND:
-        from hw_models.simulate import simulate
+        from hw_models.simulation import simulate
 
         result = simulate(network, padded, backend="lava", record_layers=True)
         return LavaRun(result.output, result.layers, result.counts, engine, None, [])

@@ -270,7 +270,7 @@ def _build(staging: Path, trial, artifact: Path, selection: Selection, context: 
     from codesign.trial import encoding_seed
     from hw_models import Network
     from hw_models.errors import HardwareError
-    from hw_models.simulate import pipeline_delay_steps
+    from hw_models.simulation import pipeline_delay_steps
 
     config = parse_config(context["config"])
     params = split_params(trial.params)

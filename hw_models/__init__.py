@@ -6,7 +6,7 @@ from hw_models.errors import HardwareError, NetxFormatError
 from hw_models.mapping import Mapping, map_network
 from hw_models.network import DenseLayer, Network, SignMode, dense_network
 from hw_models.profile import ChipProfile, available_profiles, load_profile
-from hw_models.simulate import SimulationResult, pipeline_delay_steps, simulate
+from hw_models.simulation import SimulationResult, pipeline_delay_steps, simulate
 
 __all__ = [
     "ActivityCounts",

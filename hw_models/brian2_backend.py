@@ -15,7 +15,7 @@ networks that stay exactly representable (decays 0 or 4096, no overflow, exponen
 give identical spikes. Samples run side by side in one Brian2 network (block-diagonal
 synapses), with the numpy code generation target to avoid C++ compile time.
 
-Activity counts follow `hw_models.simulate`; a state counts as non-zero when |u| or |v| is
+Activity counts follow `hw_models.simulation`; a state counts as non-zero when |u| or |v| is
 at least 1 (one least significant bit), the float counterpart of the chip's rounding to 0.
 """
 
@@ -26,11 +26,11 @@ import warnings
 import numpy as np
 
 from hw_models.network import Network
-from hw_models.simulate import SimulationResult, counts_from_table
+from hw_models.simulation import SimulationResult, counts_from_table
 
 
 def simulate_brian2(network: Network, spikes: np.ndarray, record_layers: bool) -> SimulationResult:
-    """Run validated uint8 spikes (batch, n_in, T) in Brian2; see `hw_models.simulate.simulate`."""
+    """Run validated uint8 spikes (batch, n_in, T) in Brian2; see `hw_models.simulation.simulate`."""
     with warnings.catch_warnings():  # brian2 2.9 still calls pyparsing's deprecated camelCase API
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(pyparsing|brian2)(\.|$)")
         return _simulate_brian2(network, spikes, record_layers)

@@ -31,7 +31,7 @@ spike, u integrates as usual but v is held at 0 and the neuron cannot spike, as 
 floating-point `LIFRefractory` model behaves.
 
 Activity counts are gathered in the same pass; their definitions are in
-`hw_models.simulate` (the public API).
+`hw_models.simulation` (the public API).
 """
 
 from __future__ import annotations

@@ -23,14 +23,14 @@ import numpy as np
 from hw_models.errors import HardwareError
 from hw_models.lava_compat import ensure_lava_importable
 from hw_models.network import Network
-from hw_models.simulate import SimulationResult, counts_from_table, pipeline_delay_steps
+from hw_models.simulation import SimulationResult, counts_from_table, pipeline_delay_steps
 
 SEARCH_STEPS = 64  # how far past T (+ pipeline delay) we look for a quiet moment to start the next sample
 RESTART_COST_STEPS = 150  # a separate Lava run costs about as much as this many extra steps
 
 
 def simulate_lava(network: Network, spikes: np.ndarray, record_layers: bool) -> SimulationResult:
-    """Run validated uint8 spikes (batch, n_in, T) in Lava; see `hw_models.simulate.simulate`."""
+    """Run validated uint8 spikes (batch, n_in, T) in Lava; see `hw_models.simulation.simulate`."""
     for index, layer in enumerate(network.layers):
         if layer.refractory:
             raise HardwareError(
@@ -71,7 +71,7 @@ def plan_batch(network: Network, spikes: np.ndarray) -> tuple[list[int], int]:
     shared run plus separate runs for samples whose activity never dies out. Only a plan:
     `simulate_lava` re-checks the condition on Lava's own spikes.
     """
-    from hw_models.simulate import simulate
+    from hw_models.simulation import simulate
 
     batch, n_in, steps = spikes.shape
     horizon = steps + pipeline_delay_steps(network) + SEARCH_STEPS

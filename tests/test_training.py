@@ -192,7 +192,7 @@ def test_slayer_learns_digits_on_the_hardware_model(trained, digits):
 
 def test_numba_model_of_the_export_matches_lava_spike_for_spike(trained, digits):
     from hw_models.lava_runner import run_netx_in_lava
-    from hw_models.simulate import pipeline_delay_steps, simulate
+    from hw_models.simulation import pipeline_delay_steps, simulate
 
     network = Network.from_netx(trained.netx_path)
     assert network.equals(trained.network)

@@ -12,9 +12,8 @@ import pytest
 from _lava_helpers import export_slayer_network
 from codesign.cli import main
 from hw_models import dense_network
-from hw_models.simulate import SimulationResult
-
-simulate_module = importlib.import_module("hw_models.simulate")  # `hw_models.simulate` is also the function
+from hw_models import simulation as simulate_module
+from hw_models.simulation import SimulationResult
 
 
 @pytest.fixture

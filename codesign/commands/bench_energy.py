@@ -37,7 +37,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from hw_models import estimate_energy, load_profile, map_network
-    from hw_models.simulate import simulate
+    from hw_models.simulation import simulate
 
     network, spikes, profile_name, source = load_target(args)
     profile = load_profile(args.profile or profile_name or "loihi2")

@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
 def compare(network, spikes) -> dict:
     """Run both backends on `spikes`; per-layer spike agreement and count agreement, JSON-able."""
     from hw_models.activity import COUNT_FIELDS
-    from hw_models.simulate import simulate
+    from hw_models.simulation import simulate
 
     started = time.perf_counter()
     mine = simulate(network, spikes, backend="numba", record_layers=True)
@@ -70,7 +70,7 @@ def compare(network, spikes) -> dict:
 
 def run(args) -> int:
     from hw_models.network import Network
-    from hw_models.simulate import pipeline_delay_steps
+    from hw_models.simulation import pipeline_delay_steps
 
     if args.samples < 1:
         raise HardwareError(f"--samples must be at least 1, got {args.samples}")
