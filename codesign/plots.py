@@ -43,6 +43,13 @@ def _label(name: str, direction: str | None = None) -> str:
     return name if direction is None else f"{name} ({'max' if direction == 'maximize' else 'min'})"
 
 
+def _spans_decades(values, decades: float = 1.5) -> bool:
+    """Positive values spread over more than `decades` orders of magnitude read better on a log axis
+    (energy per inference routinely does: the front crowds into one corner otherwise)."""
+    values = [v for v in values if v is not None]
+    return bool(values) and min(values) > 0 and math.log10(max(values) / min(values)) > decades
+
+
 def pareto_figure(trials, front, objectives: dict[str, str]) -> bytes | None:
     """Every trial with objective values, colored by state; the front ringed in red (a step line in 2-D).
     Three or more objectives: one panel per pair."""
@@ -74,6 +81,10 @@ def pareto_figure(trials, front, objectives: dict[str, str]) -> bytes | None:
                 ax.annotate(f"#{t.number}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xlabel("trial" if x_name is None else _label(x_name, objectives[x_name]))
         ax.set_ylabel(_label(y_name, objectives[y_name]))
+        if x_name is not None and _spans_decades([t.values[x_name] for t in with_values]):
+            ax.set_xscale("log")
+        if _spans_decades([t.values[y_name] for t in with_values]):
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)

@@ -61,3 +61,14 @@ def best_values(trials: Sequence, objectives: dict[str, str]) -> dict[str, float
         if column:
             best[name] = max(column) if direction == "maximize" else min(column)
     return best
+
+
+def varying_params(trials: Sequence) -> list[str]:
+    """Parameter names whose values differ between `trials` (what is worth showing in a table)."""
+    names = dict.fromkeys(name for t in trials for name in t.params)
+    return [name for name in names if len({repr(t.params.get(name)) for t in trials}) > 1]
+
+
+def format_params(params: dict, names: Sequence[str]) -> str:
+    return ", ".join(f"{name}={params[name]:.3g}" if isinstance(params[name], float) else f"{name}={params[name]}"
+                     for name in names if name in params)

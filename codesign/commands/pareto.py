@@ -18,7 +18,7 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from codesign.results import pareto_trials
+    from codesign.results import format_params, pareto_trials, varying_params
     from codesign.storage import Study
 
     with Study.open(args.study) as study:
@@ -37,9 +37,9 @@ def run(args) -> int:
     table.add_column("#", justify="right")
     for name, direction in objectives.items():
         table.add_column(f"{name} ({'max' if direction == 'maximize' else 'min'})", justify="right")
-    table.add_column("params")
+    table.add_column("params (those that differ along the front)", min_width=30, ratio=1)
+    varying = varying_params(front)
     for t in front:
-        table.add_row(str(t.number), *[f"{t.values[name]:.4g}" for name in objectives],
-                      ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()))
+        table.add_row(str(t.number), *[f"{t.values[name]:.4g}" for name in objectives], format_params(t.params, varying))
     Console().print(table)
     return 0

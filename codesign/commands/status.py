@@ -19,7 +19,7 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from codesign.results import pareto_trials
+    from codesign.results import format_params, pareto_trials, varying_params
     from codesign.storage import Study
 
     with Study.open(args.study) as study:
@@ -41,20 +41,15 @@ def run(args) -> int:
     table.add_column("params", min_width=30, ratio=1)
     table.add_column("time s", justify="right")
     table.add_column("reason")
-    varying = [name for name in dict.fromkeys(k for t in trials for k in t.params)
-               if len({repr(t.params.get(name)) for t in trials}) > 1]
+    varying = varying_params(trials)
     for t in trials:
         marker = " *" if t.number in front else ""
         table.add_row(
             f"{t.number}{marker}", t.state,
             *[f"{t.values[name]:.4g}" if t.values and name in t.values else "-" for name in objectives],
-            ", ".join(_format_param(k, t.params[k]) for k in varying if k in t.params),
+            format_params(t.params, varying),
             f"{(t.timings or {}).get('total_s', 0):.1f}", (t.error or "").splitlines()[0][:60] if t.error else "",
         )
     Console().print(table)
     Console().print("* on the Pareto front; params shown are those that differ between trials")
     return 0
-
-
-def _format_param(name: str, value) -> str:
-    return f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
