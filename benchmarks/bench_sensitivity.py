@@ -6,7 +6,7 @@
    `BayesianOptimizer` (`codesign.sweep.build_optimizer`), and the surrogate's parameter importance
    for accuracy (`importance()`, first-order Sobol indices of the GP mean, or ARD) is read off.
 2. Around the study's most accurate trial, each of the top-k important numeric parameters that is
-   active there is moved one small step down and up (--step, relative: 15% by default; integers move
+   active there is moved one small step down and up (--step: 15% of the searched range by default; integers move
    by at least 1; clipped to the sweep's range), one parameter at a time, plus --joint random
    perturbations of all k at once inside the same box. Every point, the unperturbed best config
    included, runs through the real pipeline (`codesign.trial.run_trial`: encode, train, quantize,
