@@ -23,10 +23,9 @@ from codesign.optimizer import BayesianOptimizer
 from codesign.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
 from codesign.results import best_values, hypervolume_curve, pareto_trials
 from codesign.search_space import build_space
+from codesign.storage import FINISHED_STATES as FINISHED
 from codesign.storage import Study
 from codesign.trial import run_trial
-
-FINISHED = ("complete", "failed", "infeasible", "pruned")
 
 
 def trial_seed(study_seed: int, number: int) -> int:
