@@ -123,8 +123,8 @@ def _run(payload: dict) -> dict:
 
     evaluation_started = time.perf_counter()
     backend = config["run"]["backend"]
-    validation = hardware_accuracy(network, validation_spikes, validation_labels, backend=backend)
-    test = hardware_accuracy(network, test_spikes, test_labels, backend=backend)
+    validation = hardware_accuracy(network, validation_spikes, validation_labels, backend=backend, profile=profile)
+    test = hardware_accuracy(network, test_spikes, test_labels, backend=backend, profile=profile)
     energy = estimate_energy(test.counts, mapping)
     timings["evaluation_s"] = time.perf_counter() - evaluation_started
     if int(np.sum(test.output_spikes)) == 0:
