@@ -30,16 +30,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of a table")
 
 
-def compare(network, spikes) -> dict:
+def compare(network, spikes, profile="loihi2") -> dict:
     """Run both backends on `spikes`; per-layer spike agreement and count agreement, JSON-able."""
     from hw_models.activity import COUNT_FIELDS
     from hw_models.simulation import simulate
 
     started = time.perf_counter()
-    mine = simulate(network, spikes, backend="numba", record_layers=True)
+    mine = simulate(network, spikes, backend="numba", record_layers=True, profile=profile)
     numba_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    lava = simulate(network, spikes, backend="lava", record_layers=True)
+    lava = simulate(network, spikes, backend="lava", record_layers=True, profile=profile)
     lava_seconds = time.perf_counter() - started
     layers = []
     for index, (layer, ours, theirs) in enumerate(zip(network.layers, mine.layers, lava.layers)):
@@ -92,7 +92,7 @@ def run(args) -> int:
         "rate": args.rate,
         "seed": args.seed,
         "input_spikes": int(spikes.sum()),
-    } | compare(network, spikes)
+    } | compare(network, spikes, args.profile)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
