@@ -21,6 +21,7 @@ from codesign.space import Categorical, Real, Space
 
 DTYPE = torch.float64
 _SQRT2 = math.sqrt(2.0)
+ANCHOR_SCALES = (0.02, 0.05, 0.1, 0.2)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -131,6 +132,7 @@ def optimize_acquisition(
     local_rounds: int = 3,
     local_samples: int = 32,
     gradient_steps: int = 40,
+    local_radius: float | None = None,
 ) -> tuple[np.ndarray, float]:
     """Maximize `score` (model-space points (q, d) -> (q,), torch, differentiable) over valid params.
 
@@ -139,6 +141,9 @@ def optimize_acquisition(
     columns (autograd through the GP posterior), then by shrinking random perturbations of
     every column (integers and one-hot categoricals move only this way and stay valid).
     Points within 1e-9 of `exclude` (observed or pending) are never returned.
+    With `local_radius` (and anchors) the search is local: no global design, only the anchors'
+    perturbations (several scales) are scored, and gradient steps stay within `local_radius`
+    of their start; it keeps BO from spending every step at the cube's uncertain corners.
     Returns (point, its score).
     """
 
@@ -146,13 +151,21 @@ def optimize_acquisition(
         with torch.no_grad():
             return score(torch.as_tensor(X, dtype=DTYPE)).numpy()
 
-    sobol = qmc.Sobol(space.cube_dim, scramble=True, seed=rng)
-    n_pow = max(1, int(math.ceil(math.log2(max(2, n_candidates)))))
-    U = sobol.random_base2(n_pow)[:n_candidates]
-    X = np.stack([space.to_unit(space.from_cube(u)) for u in U])
+    local = local_radius is not None and anchors is not None and len(anchors) > 0
+    if local:
+        X = np.zeros((0, space.model_dim))
+    else:
+        sobol = qmc.Sobol(space.cube_dim, scramble=True, seed=rng)
+        n_pow = max(1, int(math.ceil(math.log2(max(2, n_candidates)))))
+        U = sobol.random_base2(n_pow)[:n_candidates]
+        X = np.stack([space.to_unit(space.from_cube(u)) for u in U])
     if anchors is not None and len(anchors):
-        reps = np.repeat(np.asarray(anchors, float), max(1, n_candidates // (4 * len(anchors))), axis=0)
-        X = np.vstack([X, _project(space, _perturb(space, reps, rng, 0.05, 0.2))])
+        # local candidates around the anchors at several scales (trust-region-like)
+        anchors = np.asarray(anchors, float)
+        per = max(1, n_candidates // (len(ANCHOR_SCALES) * len(anchors)))
+        reps = np.repeat(anchors, per, axis=0)
+        local = [_project(space, _perturb(space, reps, rng, sigma, 0.2)) for sigma in ANCHOR_SCALES]
+        X = np.vstack([X] + local)
     X = _drop_near(_unique_rows(X), exclude)
     if X.shape[0] == 0:
         X = _drop_near(_project(space, np.stack([space.to_unit(p) for p in space.sample(rng, 256)])), exclude)
@@ -164,7 +177,7 @@ def optimize_acquisition(
 
     columns = continuous_columns(space)
     if gradient_steps > 0 and columns.size:
-        refined = _project(space, _gradient_refine(score, best_X, columns, gradient_steps))
+        refined = _project(space, _gradient_refine(score, best_X, columns, gradient_steps, local_radius if local else None))
         keep = _drop_near(refined, exclude)
         if keep.shape[0]:
             ok = np.array([any(np.array_equal(r, k) for k in keep) for r in refined])
@@ -193,7 +206,7 @@ def continuous_columns(space: Space) -> np.ndarray:
     return np.array(cols, dtype=int)
 
 
-def _gradient_refine(score, X0: np.ndarray, columns: np.ndarray, steps: int) -> np.ndarray:
+def _gradient_refine(score, X0: np.ndarray, columns: np.ndarray, steps: int, radius: float | None = None) -> np.ndarray:
     """L-BFGS-B on the continuous columns of every start at once (the summed score is separable)."""
     X0 = np.asarray(X0, float)
     k, c = X0.shape[0], columns.size
@@ -210,7 +223,8 @@ def _gradient_refine(score, X0: np.ndarray, columns: np.ndarray, steps: int) -> 
 
     z0 = X0[:, columns].reshape(-1)
     try:
-        result = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * z0.size,
+        bounds = [(0.0, 1.0)] * z0.size if radius is None else [(max(0.0, z - radius), min(1.0, z + radius)) for z in z0]
+        result = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=bounds,
                           options={"maxiter": steps})
         z = np.clip(result.x, 0.0, 1.0)
     except (ValueError, RuntimeError):  # a non-finite gradient: keep the starts

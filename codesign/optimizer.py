@@ -7,7 +7,10 @@ fitted on the history (cached on it); pending trials enter as Kriging-believer f
 expected hypervolume improvement (<= 3 objectives; reference point just beyond the worst
 value observed) or ParEGO's expected improvement of a random augmented-Chebyshev
 scalarization (> 3), times the probability that the constraints hold and that the trial
-does not fail. The first `n_initial` trials are a scrambled Sobol design. Everything random
+does not fail. The first `n_initial` trials are a scrambled Sobol design. The acquisition is maximized over a
+Sobol design plus perturbations of the Pareto set at several scales; every other proposal
+searches only around the Pareto set (a trust-region-like local step), which keeps EHVI from
+spending the budget on the corners of a high-dimensional cube where the GPs are most uncertain. Everything random
 is drawn from (seed, number of trials so far), so a rebuilt optimizer replays its proposals.
 """
 
@@ -58,6 +61,8 @@ def yeo_johnson_warp(y: np.ndarray) -> np.ndarray:
 
 __all__ = ["BayesianOptimizer", "Trial", "Constraint", "Sampler", "RandomSampler", "SobolSampler", "GridSampler"]
 
+LOCAL_EVERY = 2  # every LOCAL_EVERY-th proposal searches only around the Pareto set
+LOCAL_RADIUS = 0.1  # how far its gradient steps may move from their start (unit cube)
 EHVI_MAX_OBJECTIVES = 3  # above this the box decomposition grows too fast: ParEGO instead
 
 
@@ -168,6 +173,7 @@ class BayesianOptimizer(Sampler):
             x, _ = optimize_acquisition(
                 score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates,
                 gradient_steps=self.refine_steps,
+                local_radius=LOCAL_RADIUS if LOCAL_EVERY and len(self.trials) % LOCAL_EVERY == LOCAL_EVERY - 1 else None,
             )
         return self.space.from_unit(x)
 

@@ -229,3 +229,25 @@ def test_parego_path_for_four_objectives():
         x, y, k = t.params["x"], t.params["y"], t.params["k"]
         opt.tell(t, {"f0": x, "f1": 1 - x, "f2": y * k, "f3": (1 - y) + 0.1 * k})
     assert len(opt.trials) == 6 and len(opt.pareto_front()) >= 2
+
+
+def test_trust_region_search_stays_near_its_anchors():
+    """With local_radius the search only perturbs its anchors (no global design): it climbs
+    towards a far peak but does not reach it; without it, it finds the global peak."""
+    import torch
+
+    from codesign.acquisition import optimize_acquisition
+
+    peak = torch.tensor([0.9, 0.9], dtype=torch.float64)
+
+    def score(X):
+        return torch.exp(-((X - peak) ** 2).sum(dim=1) / 0.02)
+
+    space, anchors = two_d(), np.array([[0.2, 0.2]])
+    x_global, _ = optimize_acquisition(score, space, np.random.default_rng(0), exclude=anchors, anchors=anchors, n_candidates=256)
+    assert np.abs(x_global - 0.9).max() < 0.02
+    x_local, _ = optimize_acquisition(
+        score, space, np.random.default_rng(0), exclude=anchors, anchors=anchors, n_candidates=256, local_radius=0.1
+    )
+    assert np.linalg.norm(x_local - 0.9) > 0.15
+    assert (x_local > 0.2).all()  # it still climbs towards the peak within its region
