@@ -21,7 +21,6 @@ from codesign.space import Categorical, Real, Space
 
 DTYPE = torch.float64
 _SQRT2 = math.sqrt(2.0)
-ANCHOR_SCALES = (0.02, 0.05, 0.1, 0.2)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -133,6 +132,7 @@ def optimize_acquisition(
     local_samples: int = 32,
     gradient_steps: int = 40,
     local_radius: float | None = None,
+    anchor_scales: Sequence[float] = (0.05,),
 ) -> tuple[np.ndarray, float]:
     """Maximize `score` (model-space points (q, d) -> (q,), torch, differentiable) over valid params.
 
@@ -162,9 +162,9 @@ def optimize_acquisition(
     if anchors is not None and len(anchors):
         # local candidates around the anchors at several scales (trust-region-like)
         anchors = np.asarray(anchors, float)
-        per = max(1, n_candidates // (len(ANCHOR_SCALES) * len(anchors)))
+        per = max(1, n_candidates // (max(4, len(anchor_scales)) * len(anchors)))
         reps = np.repeat(anchors, per, axis=0)
-        local = [_project(space, _perturb(space, reps, rng, sigma, 0.2)) for sigma in ANCHOR_SCALES]
+        local = [_project(space, _perturb(space, reps, rng, sigma, 0.2)) for sigma in anchor_scales]
         X = np.vstack([X] + local)
     X = _drop_near(_unique_rows(X), exclude)
     if X.shape[0] == 0:

@@ -8,8 +8,8 @@ expected hypervolume improvement (<= 3 objectives; reference point just beyond t
 value observed) or ParEGO's expected improvement of a random augmented-Chebyshev
 scalarization (> 3), times the probability that the constraints hold and that the trial
 does not fail. The first `n_initial` trials are a scrambled Sobol design. The acquisition is maximized over a
-Sobol design plus perturbations of the Pareto set at several scales; every other proposal
-searches only around the Pareto set (a trust-region-like local step), which keeps EHVI from
+Sobol design plus perturbations of the Pareto set; in cubes of 4+ dimensions at several
+scales, and every other proposal searches only around the Pareto set (a trust-region-like local step), which keeps EHVI from
 spending the budget on the corners of a high-dimensional cube where the GPs are most uncertain. Everything random
 is drawn from (seed, number of trials so far), so a rebuilt optimizer replays its proposals.
 """
@@ -61,6 +61,8 @@ def yeo_johnson_warp(y: np.ndarray) -> np.ndarray:
 
 __all__ = ["BayesianOptimizer", "Trial", "Constraint", "Sampler", "RandomSampler", "SobolSampler", "GridSampler"]
 
+LOCAL_MIN_DIM = 4  # cube dimensions from which the search also works locally
+ANCHOR_SCALES = (0.02, 0.05, 0.1, 0.2)  # perturbation scales around the Pareto set
 LOCAL_EVERY = 2  # every LOCAL_EVERY-th proposal searches only around the Pareto set
 LOCAL_RADIUS = 0.1  # how far its gradient steps may move from their start (unit cube)
 EHVI_MAX_OBJECTIVES = 3  # above this the box decomposition grows too fast: ParEGO instead
@@ -173,9 +175,18 @@ class BayesianOptimizer(Sampler):
             x, _ = optimize_acquisition(
                 score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates,
                 gradient_steps=self.refine_steps,
-                local_radius=LOCAL_RADIUS if LOCAL_EVERY and len(self.trials) % LOCAL_EVERY == LOCAL_EVERY - 1 else None,
+                **self._search_region(),
             )
         return self.space.from_unit(x)
+
+    def _search_region(self) -> dict:
+        """Low-dimensional cubes are covered by the global design; from LOCAL_MIN_DIM columns on,
+        candidates around the Pareto set come at several scales and every LOCAL_EVERY-th
+        proposal searches only there (the corners are where the GPs are most uncertain)."""
+        if self.space.cube_dim < LOCAL_MIN_DIM:
+            return {}
+        local = LOCAL_EVERY and len(self.trials) % LOCAL_EVERY == LOCAL_EVERY - 1
+        return {"anchor_scales": ANCHOR_SCALES, "local_radius": LOCAL_RADIUS if local else None}
 
     def _acquisition(self, rng: np.random.Generator, pending: list[dict]):
         """The score to maximize over model-space points, and anchor points for local search."""

@@ -247,7 +247,8 @@ def test_trust_region_search_stays_near_its_anchors():
     x_global, _ = optimize_acquisition(score, space, np.random.default_rng(0), exclude=anchors, anchors=anchors, n_candidates=256)
     assert np.abs(x_global - 0.9).max() < 0.02
     x_local, _ = optimize_acquisition(
-        score, space, np.random.default_rng(0), exclude=anchors, anchors=anchors, n_candidates=256, local_radius=0.1
+        score, space, np.random.default_rng(0), exclude=anchors, anchors=anchors, n_candidates=256, local_radius=0.1,
+        anchor_scales=(0.02, 0.05, 0.1, 0.2),
     )
     assert np.linalg.norm(x_local - 0.9) > 0.15
     assert (x_local > 0.2).all()  # it still climbs towards the peak within its region
