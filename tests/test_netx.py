@@ -13,47 +13,18 @@ from hw_models.lava_compat import ensure_lava_importable
 from hw_models.lava_runner import run_netx_in_lava
 from hw_models.netx import optimize_weight_bits
 
-
-def export_slayer_network(path, *, sizes=(12, 10, 4), delay=False, seed=0):
-    """A small lava-dl slayer CUBA network with weights large enough to spike, exported by lava-dl itself."""
-    ensure_lava_importable()
-    import torch
-    from lava.lib.dl import slayer
-
-    torch.manual_seed(seed)
-    neuron_params = {"threshold": 0.5, "current_decay": 0.25, "voltage_decay": 0.03, "requires_grad": False}
-    blocks = [
-        slayer.block.cuba.Dense(neuron_params, n_in, n_out, weight_norm=False, delay=delay and index == 0)
-        for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))
-    ]
-    with torch.no_grad():
-        x = torch.zeros(1, sizes[0], 4)
-        for block in blocks:  # lava-dl initializes delays on the first forward pass, so set them after it
-            x = block(x)
-        for block in blocks:
-            block.synapse.weight.mul_(4.0)
-            if block.delay is not None:
-                block.delay.delay.copy_(torch.arange(block.delay.delay.numel()).reshape(block.delay.delay.shape) % 4)
-    with h5py.File(path, "w") as handle:
-        layers = handle.create_group("layer")
-        for index, block in enumerate(blocks):
-            block.export_hdf5(layers.create_group(str(index)))
-    return path
-
-
-def random_spikes(batch, n_in, steps, density, seed):
-    return (np.random.default_rng(seed).random((batch, n_in, steps)) < density).astype(np.uint8)
+from _lava_helpers import export_slayer_network, random_spikes
 
 
 @pytest.mark.lava
 @pytest.mark.parametrize("delay", [False, True], ids=["no-delay", "axonal-delay"])
 def test_lava_dl_export_round_trip_runs_identically_in_lava(tmp_path, delay):
-    original = export_slayer_network(tmp_path / "original.net", delay=delay)
+    original = export_slayer_network(tmp_path / "original.net", sizes=(12, 10, 4), delay=delay)
     network = Network.from_netx(original)
     assert network.shape == (12, 10, 4)
     assert (network.layers[0].delays is not None) == delay
     if delay:
-        assert network.layers[0].max_delay == 3, "the delays set on the slayer block must reach the file"
+        assert network.layers[0].max_delay == 4, "the delays set on the slayer block must reach the file"
     rewritten = network.to_netx(tmp_path / "rewritten.net")
     assert Network.from_netx(rewritten).equals(network)
 
