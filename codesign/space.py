@@ -181,6 +181,18 @@ class _Numeric(Dimension):
     def from_model(self, u: np.ndarray):
         return self._finish(self._from_t(float(np.asarray(u).reshape(-1)[0])))
 
+    def project_model(self, block: np.ndarray) -> np.ndarray:
+        """Vectorized `to_model(from_model(row))` for the rows of a (n, 1) model-space block."""
+        t = np.clip(block[:, 0], 0.0, 1.0)
+        lo, hi = self._span()
+        x = lo + t * (hi - lo)
+        x = np.exp(x) if self.log else x
+        if not (self.integer and not self.log):
+            x = np.where(t == 0.0, float(self.low), np.where(t == 1.0, float(self.high), x))
+        x = np.clip(np.round(x), self.low, self.high) if self.integer else np.clip(x, self.low, self.high)
+        back = ((np.log(x) if self.log else x) - lo) / (hi - lo)
+        return np.clip(back, 0.0, 1.0)[:, None]
+
     def grid_values(self, points: int) -> list:
         if points < 1:
             raise CodesignError(f"grid: points_per_dim={points!r} must be >= 1")
@@ -270,6 +282,12 @@ class Categorical(Dimension):
 
     def from_model(self, u: np.ndarray):
         return self.choices[int(np.argmax(np.asarray(u)))]
+
+    def project_model(self, block: np.ndarray) -> np.ndarray:
+        """Vectorized `to_model(from_model(row))`: the one-hot of each row's largest entry."""
+        out = np.zeros_like(block)
+        out[np.arange(block.shape[0]), np.argmax(block, axis=1)] = 1.0
+        return out
 
     def neutral(self) -> np.ndarray:
         return np.full(self.n_model, NEUTRAL_ONE_HOT)
@@ -568,8 +586,15 @@ class Space:
 
     def project(self, u: np.ndarray) -> np.ndarray:
         """Model-space points (n, d) -> the model-space images of the params they round to."""
-        u = np.atleast_2d(u)
-        return np.stack([self.to_unit(self.from_unit(row)) for row in u])
+        u = np.atleast_2d(np.asarray(u, dtype=float))
+        if any(self.dimensions[name].condition is not None for name in self.free_names):
+            return np.stack([self.to_unit(self.from_unit(row)) for row in u])
+        # no conditions: every column block projects on its own, vectorized (the acquisition
+        # optimizer projects thousands of candidates per proposal)
+        out = np.empty_like(u)
+        for name, sl in self._model_slices.items():
+            out[:, sl] = self.dimensions[name].project_model(u[:, sl])
+        return out
 
     def model_slices(self) -> dict[str, slice]:
         """Which model-space columns belong to each free parameter (for importance)."""
