@@ -4,8 +4,11 @@ A `gp.models.GPRegression` with a Matern-5/2 kernel and one lengthscale per mode
 column (ARD, so importance can be read off it), inputs in the unit cube, outputs
 standardized. Hyperparameters get priors (`PyroSample`) and are fitted by maximum a
 posteriori: Pyro's default Delta autoguide turns the ELBO into the negative log joint,
-which L-BFGS minimizes in a few dozen steps (Adam would need hundreds). A fit is a
-deterministic function of the data: fixed starting points, no global RNG.
+which L-BFGS minimizes in a few dozen steps (Adam would need hundreds). That loss is
+computed batched over every objective and restart at once (`map_losses`, checked against
+Pyro's Trace_ELBO in the tests): Pyro's per-step parameter lookups cost ~10x the linear
+algebra at these sizes. A fit is a deterministic function of the data: fixed starting
+points, no global RNG.
 
 After fitting, predictions use a cached Cholesky factor instead of Pyro's forward (which
 refactors K on every call), so thousands of acquisition evaluations stay cheap, and
@@ -47,6 +50,16 @@ def torch_threads(n: int = 1):
 
 def _t(value) -> torch.Tensor:
     return torch.as_tensor(value, dtype=DTYPE)
+
+
+def matern52_gram(X: torch.Tensor, lengthscale: torch.Tensor, variance: torch.Tensor) -> torch.Tensor:
+    """Matern-5/2 Gram matrices of X (n, d) for a batch of ARD lengthscales (b, d) and
+    variances (b,): (b, n, n), the same arithmetic as `pyro.contrib.gp.kernels.Matern52`."""
+    scaled = X[None, :, :] / lengthscale[:, None, :]
+    sq = (scaled**2).sum(-1, keepdim=True)
+    r2 = (sq - 2 * scaled @ scaled.transpose(-1, -2) + sq.transpose(-1, -2)).clamp(min=0)
+    sqrt5_r = 5**0.5 * (r2 + 1e-12).sqrt()
+    return variance[:, None, None] * (1 + sqrt5_r + (5 / 3) * r2) * torch.exp(-sqrt5_r)
 
 
 @dataclass
@@ -95,44 +108,8 @@ class GPSurrogate:
         return model
 
     @staticmethod
-    def _read(model: gp.models.GPRegression) -> GPHyperparameters:
-        model.set_mode("guide")
-        with torch.no_grad(), pyro.settings.context(module_local_params=True):
-            hyper = GPHyperparameters(
-                lengthscale=model.kernel.lengthscale.detach().numpy().copy(),
-                variance=float(model.kernel.variance),
-                noise=float(model.noise),
-            )
-        model.set_mode("model")
-        return hyper
-
-    def _map_loss(self, model: gp.models.GPRegression):
-        """-log p(y, theta) at the Delta guides' values: what Trace_ELBO computes for this model
-        and guide (a Delta guide has no entropy), without the two Pyro traces per step, which
-        cost ~10x the linear algebra at these sizes. `elbo_loss` checks the two agree."""
-        priors = self._priors(model.X.shape[1])
-        n = model.X.shape[0]
-        eye = torch.eye(n, dtype=DTYPE)
-
-        def loss_fn(_model=None, _guide=None):
-            model.set_mode("guide")
-            lengthscale, variance, noise = model.kernel.lengthscale, model.kernel.variance, model.noise
-            K = model.kernel(model.X) + (noise + model.jitter) * eye
-            likelihood = dist.MultivariateNormal(torch.zeros(n, dtype=DTYPE), scale_tril=torch.linalg.cholesky(K))
-            log_joint = (
-                likelihood.log_prob(model.y)
-                + priors["lengthscale"].log_prob(lengthscale)
-                + priors["variance"].log_prob(variance)
-                + priors["noise"].log_prob(noise)
-            )
-            model.set_mode("model")
-            return -log_joint
-
-        return loss_fn
-
-    @staticmethod
     def elbo_loss(model: gp.models.GPRegression) -> float:
-        """Pyro's own Trace_ELBO loss for `model` (the reference `_map_loss` must equal)."""
+        """Pyro's own Trace_ELBO loss for `model` (the reference `map_losses` must equal)."""
         with pyro.settings.context(module_local_params=True), torch.no_grad():
             return float(Trace_ELBO().differentiable_loss(model.model, model.guide))
 
@@ -142,39 +119,106 @@ class GPSurrogate:
 
     # --- fitting ---
     def fit(self, X, y) -> "GPSurrogate":
-        X = _t(np.asarray(X, dtype=float))
-        y = _t(np.asarray(y, dtype=float).reshape(-1))
-        if X.ndim != 2 or X.shape[0] != y.shape[0] or X.shape[0] < 1:
-            raise CodesignError(f"GPSurrogate.fit: X {tuple(X.shape)} and y {tuple(y.shape)} do not match")
-        if not torch.isfinite(y).all():
-            raise CodesignError("GPSurrogate.fit: y has non-finite values")
-        self.X = X
-        self.y_mean = float(y.mean())
-        std = float(y.std()) if y.shape[0] > 1 else 0.0
-        self.y_std = std if std > 1e-12 else 1.0
-        self.y = (y - self.y_mean) / self.y_std
-        best, best_loss = None, math.inf
-        with torch_threads(1), pyro.settings.context(module_local_params=True):
-            for init in self._inits(X.shape[1]):
-                model = self._build(X, self.y, init)
-                loss_fn = self._map_loss(model)
-                optimizer = torch.optim.LBFGS(
-                    model.parameters(), lr=1.0, max_iter=self.max_iter, line_search_fn="strong_wolfe"
-                )
-                try:
-                    gp.util.train(model, optimizer, loss_fn=loss_fn, num_steps=1)
-                    with torch.no_grad():
-                        loss = float(loss_fn())
-                except (RuntimeError, ValueError):  # Cholesky failure or NaN step: try the next start
-                    continue
-                if math.isfinite(loss) and loss < best_loss:
-                    best, best_loss = model, loss
-        if best is None:  # every start failed numerically: keep a safe, smooth model
-            best = self._build(X, self.y, GPHyperparameters(np.full(X.shape[1], math.sqrt(X.shape[1])), 1.0, 1e-2))
-        self.model = best
-        self.hyper = self._read(best)
-        self._cache(X, self.y)
+        self.__dict__.update(self.fit_columns(X, np.asarray(y, dtype=float).reshape(-1, 1))[0].__dict__)
         return self
+
+    def fit_columns(self, X, Y) -> list["GPSurrogate"]:
+        """One GP per column of Y (n, k) on the same inputs, each configured like this one.
+
+        All columns and restarts are fitted in one batched L-BFGS run: their MAP losses are
+        independent, so the minimum of their sum is every one's minimum, and one batched
+        Cholesky per step costs about what one small one does (Pyro's per-step overhead,
+        not the linear algebra, dominates at these sizes)."""
+        X = _t(np.asarray(X, dtype=float))
+        Y = _t(np.asarray(Y, dtype=float))
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0] or X.shape[0] < 1:
+            raise CodesignError(f"GPSurrogate.fit: X {tuple(X.shape)} and y {tuple(Y.shape)} do not match")
+        if not torch.isfinite(Y).all():
+            raise CodesignError("GPSurrogate.fit: y has non-finite values")
+        y_mean = Y.mean(dim=0)
+        y_std = Y.std(dim=0) if Y.shape[0] > 1 else torch.zeros(Y.shape[1], dtype=DTYPE)
+        y_std = torch.where(y_std > 1e-12, y_std, torch.ones_like(y_std))
+        Y_standard = (Y - y_mean) / y_std
+        inits = self._inits(X.shape[1])
+        with torch_threads(1):
+            hypers = self._map_fit(X, Y_standard, inits)
+        fitted = []
+        for j, hyper in enumerate(hypers):
+            other = GPSurrogate(self.restarts, self.max_iter, self.lengthscale_prior)
+            other.X, other.y = X, Y_standard[:, j].contiguous()
+            other.y_mean, other.y_std = float(y_mean[j]), float(y_std[j])
+            other.hyper = hyper
+            with pyro.settings.context(module_local_params=True):
+                other.model = other._build(X, other.y, hyper)
+            other._cache(X, other.y)
+            fitted.append(other)
+        return fitted
+
+    def _map_fit(self, X: torch.Tensor, Y: torch.Tensor, inits: list[GPHyperparameters]) -> list[GPHyperparameters]:
+        """MAP hyperparameters for each column of standardized Y, best of `inits` per column."""
+        n, d = X.shape
+        k, r = Y.shape[1], len(inits)
+        start = np.stack([np.log(np.concatenate([h.lengthscale, [h.variance, h.noise]])) for h in inits])
+        raw0 = _t(np.repeat(start[None], k, axis=0).reshape(k * r, d + 2))  # column-major: column j, restart i
+        targets = Y.T.repeat_interleave(r, dim=0)  # (k*r, n)
+        raw = raw0.clone().requires_grad_(True)
+        optimizer = torch.optim.LBFGS([raw], lr=1.0, max_iter=self.max_iter, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            losses = self.map_losses(X, targets, raw)
+            total = torch.where(torch.isfinite(losses), losses, torch.zeros_like(losses)).sum()
+            total.backward()
+            return total
+
+        try:
+            optimizer.step(closure)
+            final = raw.detach()
+            with torch.no_grad():
+                losses = self.map_losses(X, targets, final)
+        except (RuntimeError, ValueError):  # a NaN step: fall back to the starts
+            final = raw0
+            with torch.no_grad():
+                losses = self.map_losses(X, targets, final)
+        hypers = []
+        for j in range(k):
+            block = losses[j * r : (j + 1) * r]
+            if torch.isfinite(block).any():
+                best = final[j * r + int(torch.argmin(torch.where(torch.isfinite(block), block, torch.inf)))]
+                values = best.exp().numpy()
+                hypers.append(GPHyperparameters(values[:d].copy(), float(values[d]), float(values[d + 1])))
+            else:  # every start failed numerically: a safe, smooth model
+                hypers.append(GPHyperparameters(np.full(d, math.sqrt(d)), 1.0, 1e-2))
+        return hypers
+
+    def map_losses(self, X: torch.Tensor, Y: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """-log p(y_b, theta_b) for each row b of Y (b, n), theta_b = exp(raw[b]) = (lengthscales,
+        variance, noise): the negative log joint of `_build`'s Pyro model, which is what Pyro's
+        Trace_ELBO gives for its MAP (Delta) guides (`elbo_loss`; the tests check they agree),
+        computed batched and without Pyro's per-call parameter lookups."""
+        n, d = X.shape
+        priors = self._priors(d)
+        theta = raw.exp()
+        lengthscale, variance, noise = theta[:, :d], theta[:, d], theta[:, d + 1]
+        K = matern52_gram(X, lengthscale, variance) + (noise + JITTER)[:, None, None] * torch.eye(n, dtype=DTYPE)
+        L, info = torch.linalg.cholesky_ex(K)
+        if bool((info != 0).any()):
+            bad = (info != 0).to(DTYPE)[:, None, None]
+            L, info = torch.linalg.cholesky_ex(K + 1e-4 * bad * torch.eye(n, dtype=DTYPE))
+        alpha = torch.cholesky_solve(Y.unsqueeze(-1), L).squeeze(-1)
+        log_likelihood = (
+            -0.5 * (Y * alpha).sum(-1)
+            - torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+            - 0.5 * n * math.log(2.0 * math.pi)
+        )
+        log_prior = (
+            priors["lengthscale"].log_prob(lengthscale) + priors["variance"].log_prob(variance)
+            + priors["noise"].log_prob(noise)
+        )
+        losses = -(log_likelihood + log_prior)
+        return torch.where(info == 0, losses, torch.full_like(losses, math.inf))
 
     def _kernel(self) -> gp.kernels.Matern52:
         """The fitted kernel as a plain Pyro kernel (no priors, no guide lookups)."""
