@@ -56,7 +56,8 @@ SCALAR_KEYS: dict[str, dict[str, type | tuple]] = {
     "study": {"name": str, "seed": int},
     "budget": {"trials": int, "timeout_s": (int, float)},
     "run": {"batch_size": int, "backend": str, "workers": int, "scheduler": str, "n_initial": int,
-            "evaluation_samples": int, "prune_below_front": (int, float), "sampler": str, "grid_points": int},
+            "evaluation_samples": int, "prune_below_front": (int, float), "sampler": str, "grid_points": int,
+            "reference_point": dict},  # optional, no default: old studies keep their config hash
 }
 
 
@@ -117,6 +118,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> SweepConfi
     _check_hardware(data["hardware"])
     _check_objectives(data["objectives"], data["constraints"])
     _check_budget_and_run(data["budget"], data["run"])
+    _check_reference_point(data["run"], data["objectives"])
     return SweepConfig(data=data, path=path)
 
 
@@ -320,3 +322,21 @@ def _check_budget_and_run(budget: dict, run: dict) -> None:
         raise CodesignError("run.n_initial and run.evaluation_samples must be >= 0")
     if not 0 <= run["prune_below_front"] < 1:
         raise CodesignError(f"run.prune_below_front = {run['prune_below_front']} must be in [0, 1)")
+
+
+def _check_reference_point(run: dict, objectives: dict) -> None:
+    """run.reference_point: the worst value of every objective still worth having (EHVI credits
+    only improvement inside it), e.g. {accuracy = 0.5, energy_per_inference_uj = 20.0}."""
+    if "reference_point" not in run:
+        return
+    point = run["reference_point"]
+    for name, value in point.items():
+        if name not in objectives:
+            raise CodesignError(
+                f"run.reference_point.{name} is not an objective; the objectives are: {', '.join(objectives)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise CodesignError(f"run.reference_point.{name} = {value!r} must be a finite number")
+    missing = [name for name in objectives if name not in point]
+    if missing:
+        raise CodesignError(f"run.reference_point has no value for objective {missing[0]}; give one for every objective")

@@ -4,19 +4,25 @@ Per proposal: one GP per objective (on Yeo-Johnson-warped minimization values), 
 constrained metric, and one on success/failure labels once something has crashed, all
 fitted on the history (cached on it); pending trials enter as Kriging-believer fantasies
 (observed at their predicted mean), so `ask(n)` spreads a batch. The score is exact
-expected hypervolume improvement (<= 3 objectives; reference point just beyond the worst
-value observed) or ParEGO's expected improvement of a random augmented-Chebyshev
-scalarization (> 3), times the probability that the constraints hold and that the trial
-does not fail. The first `n_initial` trials are a scrambled Sobol design. The acquisition is maximized over a
-Sobol design plus perturbations of the Pareto set; in cubes of 4+ dimensions at several
-scales, and every other proposal searches only around the Pareto set (a trust-region-like local step), which keeps EHVI from
-spending the budget on the corners of a high-dimensional cube where the GPs are most uncertain. Everything random
-is drawn from (seed, number of trials so far), so a rebuilt optimizer replays its proposals.
+expected hypervolume improvement (<= 3 objectives) or ParEGO's expected improvement of a
+random augmented-Chebyshev scalarization (> 3), times the probability that the constraints
+hold and that the trial does not fail. EHVI's reference point is the user's
+`reference_point` (the worst value of each objective still worth having), else just beyond
+the worst value observed, which also credits extremes nobody wants (a corner with two
+objectives at 0 and the third at its worst). The first `n_initial` trials are a scrambled
+Sobol design. The acquisition is maximized over a Sobol design plus perturbations of the
+Pareto set; in cubes of 4+ dimensions at several scales, and every other proposal searches
+only around the Pareto set (a trust-region-like local step), which keeps EHVI from spending
+the budget on the corners of a high-dimensional cube where the GPs are most uncertain.
+Everything random is drawn from (seed, number of trials so far), so a rebuilt optimizer
+replays its proposals.
 """
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
+
+import math
 
 import numpy as np
 import torch
@@ -39,24 +45,39 @@ from codesign.samplers import (
     Sampler,
     SobolSampler,
     Trial,
+    _number,
     sobol_point,
 )
 from codesign.space import Space
 from codesign.surrogate import GPSurrogate, torch_threads
 
-def yeo_johnson_warp(y: np.ndarray) -> np.ndarray:
-    """Standardize, then Yeo-Johnson with the likelihood-maximizing lambda (monotone increasing)."""
-    y = np.asarray(y, dtype=float)
-    std = y.std()
-    if not std > 0:
-        return y
-    z = (y - y.mean()) / std
-    try:
-        lam = float(np.clip(stats.yeojohnson_normmax(z), -2.0, 4.0))
-    except (ValueError, RuntimeError, FloatingPointError):
-        return z
-    w = stats.yeojohnson(z, lam)
-    return w if np.all(np.isfinite(w)) else z
+class YeoJohnsonWarp:
+    """Standardize, then Yeo-Johnson with the likelihood-maximizing lambda (monotone increasing),
+    fitted on one objective's observed values and applicable to others (a reference point)."""
+
+    def __init__(self, y: np.ndarray):
+        y = np.asarray(y, dtype=float)
+        self.mean, self.std = float(y.mean()), float(y.std())
+        self.lam = None
+        if not self.std > 0:
+            self.mean, self.std = 0.0, 1.0
+            self.identity = True
+            return
+        self.identity = False
+        try:
+            lam = float(np.clip(stats.yeojohnson_normmax((y - self.mean) / self.std), -2.0, 4.0))
+        except (ValueError, RuntimeError, FloatingPointError):
+            return
+        if np.all(np.isfinite(self(y, lam))):
+            self.lam = lam
+
+    def __call__(self, values, lam: float | None = None) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        if self.identity:
+            return values
+        z = (values - self.mean) / self.std
+        lam = self.lam if lam is None else lam
+        return z if lam is None else stats.yeojohnson(z, lam)
 
 
 __all__ = ["BayesianOptimizer", "Trial", "Constraint", "Sampler", "RandomSampler", "SobolSampler", "GridSampler"]
@@ -86,10 +107,13 @@ class BayesianOptimizer(Sampler):
         acquisition: str = "auto",
         lengthscale_prior: tuple[float, float] | None = None,
         refine_steps: int = 40,
+        reference_point: Mapping[str, float] | None = None,
     ):
         super().__init__(space, objectives, constraints, seed)
         if n_initial is None:
-            n_initial = max(5, 2 * space.cube_dim)
+            # a small design leaves the budget to the model; 8 rather than 5 in two or three
+            # dimensions, or a narrow valley (BraninCurrin's) is missed on a third of the seeds
+            n_initial = max(8, space.cube_dim + 2)
         if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
             raise CodesignError(f"BayesianOptimizer: n_initial={n_initial!r} must be a positive integer")
         if n_candidates < 16:
@@ -103,6 +127,7 @@ class BayesianOptimizer(Sampler):
         if reference not in ("observed", "front"):
             raise CodesignError(f"BayesianOptimizer: reference={reference!r} must be 'observed' or 'front'")
         self.reference = reference
+        self.reference_point = self._check_reference_point(reference_point)
         self.warp_outputs = bool(warp_outputs)
         if acquisition not in ("auto", "ehvi", "parego"):
             raise CodesignError(f"BayesianOptimizer: acquisition={acquisition!r} must be 'auto', 'ehvi' or 'parego'")
@@ -110,6 +135,26 @@ class BayesianOptimizer(Sampler):
         self.lengthscale_prior = lengthscale_prior
         self.refine_steps = int(refine_steps)
         self._model_cache: tuple[tuple, dict] | None = None
+
+    def _check_reference_point(self, reference_point) -> np.ndarray | None:
+        """The user's reference point in minimization form (objective order), or None."""
+        if reference_point is None:
+            return None
+        if not isinstance(reference_point, Mapping):
+            raise CodesignError(f"BayesianOptimizer: reference_point={reference_point!r} must be a dict objective -> value")
+        unknown = sorted(set(reference_point) - set(self.objectives))
+        if unknown:
+            raise CodesignError(f"BayesianOptimizer: reference_point names {unknown[0]!r}, which is not an objective {self.objective_names}")
+        missing = [name for name in self.objectives if name not in reference_point]
+        if missing:
+            raise CodesignError(f"BayesianOptimizer: reference_point has no value for objective {missing[0]!r}")
+        values = []
+        for name, direction in self.objectives.items():
+            value = _number(f"reference_point[{name!r}]", reference_point[name])
+            if not math.isfinite(value):
+                raise CodesignError(f"BayesianOptimizer: reference_point[{name!r}] = {value!r} must be finite")
+            values.append(-value if direction == "maximize" else value)
+        return np.array(values)
 
     # --- data ---
     def _observed(self) -> list[Trial]:
@@ -131,8 +176,8 @@ class BayesianOptimizer(Sampler):
             raise CodesignError("BayesianOptimizer: need at least 2 trials with values to fit the surrogate")
         with torch_threads(1):
             X = self._X(observed)
-            targets = self._targets(observed)
-            objectives = {name: self._gp().fit(X, targets[:, j]) for j, name in enumerate(self.objectives)}
+            targets, _ = self._targets(observed)
+            objectives = dict(zip(self.objectives, self._gp().fit_columns(X, targets)))
             metrics = {}
             for c in self.constraints:
                 if c.metric in metrics:
@@ -151,15 +196,17 @@ class BayesianOptimizer(Sampler):
         self._model_cache = (key, models)
         return models
 
-    def _targets(self, observed: Sequence[Trial]) -> np.ndarray:
-        """What the objective GPs model: minimization values, each column Yeo-Johnson warped
-        (when `warp_outputs`) so that a heavy tail of bad values (a Branin-like 300 next to a
-        front at 1) does not flatten the model where the front is. The warp is monotone, so
-        dominance, and hence the Pareto set, is unchanged; EHVI is then measured in warped units."""
+    def _targets(self, observed: Sequence[Trial]) -> tuple[np.ndarray, list]:
+        """What the objective GPs model, with the per-column map from minimization values to it:
+        each column Yeo-Johnson warped (when `warp_outputs`) so that a heavy tail of bad values (a
+        Branin-like 300 next to a front at 1) does not flatten the model where the front is. The
+        warp is monotone, so dominance, and hence the Pareto set, is unchanged; EHVI is then
+        measured in warped units (a user's reference point goes through the same map)."""
         Y = self.minimization_values(observed)
         if not self.warp_outputs or Y.shape[0] < 3:
-            return Y
-        return np.column_stack([yeo_johnson_warp(Y[:, j]) for j in range(Y.shape[1])])
+            return Y, [lambda v: np.asarray(v, dtype=float)] * Y.shape[1]
+        warps = [YeoJohnsonWarp(Y[:, j]) for j in range(Y.shape[1])]
+        return np.column_stack([warp(Y[:, j]) for j, warp in enumerate(warps)]), warps
 
     def _gp(self) -> GPSurrogate:
         return GPSurrogate(restarts=self.gp_restarts, lengthscale_prior=self.lengthscale_prior)
@@ -193,7 +240,7 @@ class BayesianOptimizer(Sampler):
         models = self.fit_models()
         observed = self._observed()
         names, m = self.objective_names, len(self.objectives)
-        Y = self._targets(observed)
+        Y, warps = self._targets(observed)
         low, high = Y.min(axis=0), Y.max(axis=0)
         scale = np.where(high > low, high - low, 1.0)
         low_t, scale_t = torch.as_tensor(low), torch.as_tensor(scale)
@@ -225,7 +272,10 @@ class BayesianOptimizer(Sampler):
                 front_X = np.vstack([X_feas, X_pend]) if len(X_pend) else X_feas
                 front = objectives_at(front_X)[0].numpy()
                 front = front[is_non_dominated(front)]
-                if self.reference == "observed":
+                if self.reference_point is not None:  # the user's: only improvement inside it counts
+                    warped = np.array([float(warp(v)) for warp, v in zip(warps, self.reference_point)])
+                    ref = (warped - low) / scale
+                elif self.reference == "observed":
                     # just beyond the worst value observed: the whole observed range counts,
                     # so extending the front towards an objective's extreme earns credit
                     ref = np.full(m, 1.0 + self.reference_margin)

@@ -47,7 +47,8 @@ def build_optimizer(config: SweepConfig, study: Study) -> Sampler:
     common = dict(objectives=config.objectives, constraints=config.constraints, seed=config.seed)
     space = build_space(config)
     if run["sampler"] == "bayesian":
-        optimizer = BayesianOptimizer(space, n_initial=run["n_initial"] or None, **common)
+        optimizer = BayesianOptimizer(space, n_initial=run["n_initial"] or None,
+                                      reference_point=run.get("reference_point"), **common)
     elif run["sampler"] == "grid":
         optimizer = GridSampler(space, points_per_dim=run["grid_points"], **common)
     else:
