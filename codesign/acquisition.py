@@ -187,12 +187,18 @@ def optimize_acquisition(
 
     for round_ in range(local_rounds):
         sigma = 0.05 * (0.5**round_)
-        for i in range(best_X.shape[0]):
-            cand = _project(space, _perturb(space, np.repeat(best_X[i : i + 1], local_samples, axis=0), rng, sigma, 0.15))
-            cand = _drop_near(_unique_rows(cand), exclude)
+        # every start's perturbations scored in one call (scoring is overhead-bound at these sizes)
+        cands = [
+            _drop_near(_unique_rows(_project(space, _perturb(space, np.repeat(best_X[i : i + 1], local_samples, axis=0), rng, sigma, 0.15))), exclude)
+            for i in range(best_X.shape[0])
+        ]
+        sizes = [c.shape[0] for c in cands]
+        if not sum(sizes):
+            continue
+        scores = np.split(np_score(np.vstack(cands)), np.cumsum(sizes)[:-1])
+        for i, (cand, cs) in enumerate(zip(cands, scores)):
             if cand.shape[0] == 0:
                 continue
-            cs = np_score(cand)
             j = int(np.argmax(cs))
             if cs[j] > best_s[i]:
                 best_X[i], best_s[i] = cand[j], cs[j]

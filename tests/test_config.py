@@ -71,6 +71,11 @@ def test_split_params_gives_each_stage_its_part():
         ("constraints", "rules", ["mood <= 3"], "constraints.rules[0] names unknown metric 'mood'"),
         ("budget", "trials", 0, "budget.trials = 0 must be at least 1"),
         ("run", "backend", "gpu", "run.backend = 'gpu' is not known; known: numba, lava"),
+        ("run", "reference_point", [0.5, 10.0], "run.reference_point = [0.5, 10.0] must be dict"),
+        ("run", "reference_point", {"accuracy": 0.5, "latency_us": 3.0}, "run.reference_point.latency_us is not an objective"),
+        ("run", "reference_point", {"accuracy": "half", "energy_per_inference_uj": 3.0},
+         "run.reference_point.accuracy = 'half' must be a finite number"),
+        ("run", "reference_point", {"accuracy": 0.5}, "run.reference_point has no value for objective energy_per_inference_uj"),
     ],
 )
 def test_mistakes_are_named_by_key_path(section, key, value, message):
@@ -103,3 +108,16 @@ def test_shipped_examples_and_template_are_valid():
     for path in [TEMPLATE, *sorted((root / "examples").glob("*.toml"))]:
         config = load_config(path)
         assert build_space(config).names, path
+
+
+def test_reference_point_reaches_the_optimizer_and_leaves_old_configs_alone(tmp_path):
+    from codesign.storage import Study, config_hash
+    from codesign.sweep import build_optimizer
+
+    plain = parse_config(GOOD)
+    assert "reference_point" not in plain["run"]  # no default: studies made before it keep their hash
+    config = parse_config(with_change("run", "reference_point", {"accuracy": 0.5, "energy_per_inference_uj": 20}))
+    assert config_hash(config.data) != config_hash(plain.data)
+    study = Study.create(tmp_path / "s.sqlite", config=config.data, seed=config.seed)
+    optimizer = build_optimizer(config, study)
+    assert optimizer.reference_point.tolist() == [-0.5, 20.0]  # minimization form: accuracy negated

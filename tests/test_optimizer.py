@@ -252,3 +252,38 @@ def test_trust_region_search_stays_near_its_anchors():
     )
     assert np.linalg.norm(x_local - 0.9) > 0.15
     assert (x_local > 0.2).all()  # it still climbs towards the peak within its region
+
+
+def test_reference_point_keeps_the_search_inside_it():
+    """f1 = x, f2 = 1 - x + y: the front is y = 0 for every x. A reference point with f1 <= 0.3
+    says only x < 0.3 is worth having; the optimizer then spends its proposals there, while
+    without one it spreads them along the whole front."""
+    space = two_d()
+    objectives = {"f1": "minimize", "f2": "minimize"}
+
+    def proposals(**kw):
+        opt = BayesianOptimizer(space, objectives, seed=0, n_initial=4, n_candidates=256, gp_restarts=1, refine_steps=10, **kw)
+        for _ in range(12):
+            t = opt.ask()
+            opt.tell(t, {"f1": t.params["x"], "f2": 1.0 - t.params["x"] + t.params["y"]})
+        return np.array([t.params["x"] for t in opt.trials[4:]])
+
+    inside = proposals(reference_point={"f1": 0.3, "f2": 1.1})
+    spread = proposals()
+    assert (inside < 0.3).sum() >= 6, inside
+    assert (spread > 0.3).sum() >= 3, spread
+
+
+@pytest.mark.parametrize(
+    "reference_point, match",
+    [
+        ([0.5, 1.0], "must be a dict"),
+        ({"accuracy": 0.5}, "no value for objective 'energy_uj'"),
+        ({"accuracy": 0.5, "energy_uj": 1.0, "latency": 3.0}, "'latency', which is not an objective"),
+        ({"accuracy": "half", "energy_uj": 1.0}, "'half' is not a number"),
+        ({"accuracy": float("nan"), "energy_uj": 1.0}, "must be finite"),
+    ],
+)
+def test_bad_reference_point(reference_point, match):
+    with pytest.raises(CodesignError, match=match):
+        BayesianOptimizer(two_d(), OBJECTIVES, reference_point=reference_point)
