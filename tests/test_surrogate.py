@@ -93,3 +93,15 @@ def test_bad_fit_input():
     bad[3, 1] = np.nan
     with pytest.raises(CodesignError, match="non-finite"):
         GPSurrogate().fit_columns(X, bad)
+
+
+def test_closed_form_gradient_is_autograds():
+    X, Y = data()
+    X, Y = torch.as_tensor(X), torch.as_tensor(Y.T - Y.T.mean(1, keepdims=True))
+    raw = torch.as_tensor(np.random.default_rng(3).normal(-0.5, 1.0, (3, X.shape[1] + 2))).requires_grad_(True)
+    surrogate = GPSurrogate()
+    reference = surrogate.map_losses(X, Y, raw)
+    reference.sum().backward()
+    losses, gradient = surrogate.map_losses_and_gradient(X, Y, raw.detach())
+    assert torch.allclose(losses, reference.detach(), rtol=1e-10, atol=1e-9)
+    assert torch.allclose(gradient, raw.grad, rtol=1e-7, atol=1e-8)
