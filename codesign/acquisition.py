@@ -48,16 +48,26 @@ class ExpectedHypervolumeImprovement:
         self.lower = torch.as_tensor(lower, dtype=DTYPE)
         self.upper = torch.as_tensor(upper, dtype=DTYPE)
         self.ref = torch.as_tensor(np.asarray(ref, float), dtype=DTYPE)
+        # the boxes come from a grid, so along each axis only a few (lower, upper) intervals
+        # occur: the 1-D expectations are computed once per distinct interval, then gathered
+        self.intervals = []
+        for j in range(lower.shape[1]):
+            pairs, index = np.unique(np.stack([lower[:, j], upper[:, j]], axis=1), axis=0, return_inverse=True)
+            self.intervals.append((torch.as_tensor(pairs[:, 0], dtype=DTYPE), torch.as_tensor(pairs[:, 1], dtype=DTYPE),
+                                   torch.as_tensor(index.reshape(-1), dtype=torch.long)))
 
     def __call__(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-        mu = mean[:, None, :]  # (q, 1, m)
-        s = std.clamp_min(1e-9)[:, None, :]
-        lo, hi = self.lower[None], self.upper[None]  # (1, boxes, m)
-        alpha, beta = (lo - mu) / s, (hi - mu) / s
-        cdf_a, cdf_b = normal_cdf(alpha), normal_cdf(beta)
-        # E[max(0, u - max(l, Y))] = (u - l) P(Y < l) + E[(u - Y) 1{l < Y < u}]
-        per_axis = (hi - lo) * cdf_a + (hi - mu) * (cdf_b - cdf_a) + s * (normal_pdf(beta) - normal_pdf(alpha))
-        return per_axis.clamp_min(0.0).prod(dim=2).sum(dim=1)
+        s = std.clamp_min(1e-9)
+        volume = None
+        for j, (lo, hi, index) in enumerate(self.intervals):
+            mu, sj = mean[:, j : j + 1], s[:, j : j + 1]  # (q, 1) against (intervals,)
+            alpha, beta = (lo - mu) / sj, (hi - mu) / sj
+            cdf_a, cdf_b = normal_cdf(alpha), normal_cdf(beta)
+            # E[max(0, u - max(l, Y))] = (u - l) P(Y < l) + E[(u - Y) 1{l < Y < u}]
+            per_interval = (hi - lo) * cdf_a + (hi - mu) * (cdf_b - cdf_a) + sj * (normal_pdf(beta) - normal_pdf(alpha))
+            per_box = per_interval.clamp_min(0.0)[:, index]  # (q, boxes)
+            volume = per_box if volume is None else volume * per_box
+        return volume.sum(dim=1)
 
 
 class ExpectedImprovement:

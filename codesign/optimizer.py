@@ -167,7 +167,8 @@ class BayesianOptimizer(Sampler):
 
     def fit_models(self) -> dict:
         """GPs on the current history: {"objectives": {name: gp}, "metrics": {name: gp},
-        "failure": gp or None}. Deterministic in the history, so cached on it."""
+        "failure": gp or None, "targets": (what the objective GPs model, its warps)}.
+        Deterministic in the history, so cached on it."""
         key = tuple((t.number, t.state) for t in self.trials if t.state != "pending")
         if self._model_cache is not None and self._model_cache[0] == key:
             return self._model_cache[1]
@@ -176,7 +177,7 @@ class BayesianOptimizer(Sampler):
             raise CodesignError("BayesianOptimizer: need at least 2 trials with values to fit the surrogate")
         with torch_threads(1):
             X = self._X(observed)
-            targets, _ = self._targets(observed)
+            targets, warps = self._targets(observed)
             objectives = dict(zip(self.objectives, self._gp().fit_columns(X, targets)))
             metrics = {}
             for c in self.constraints:
@@ -192,7 +193,7 @@ class BayesianOptimizer(Sampler):
                 labelled = observed + failed
                 labels = [1.0] * len(observed) + [0.0] * len(failed)
                 failure = self._gp().fit(self._X(labelled), labels)
-        models = {"objectives": objectives, "metrics": metrics, "failure": failure}
+        models = {"objectives": objectives, "metrics": metrics, "failure": failure, "targets": (targets, warps)}
         self._model_cache = (key, models)
         return models
 
@@ -240,7 +241,7 @@ class BayesianOptimizer(Sampler):
         models = self.fit_models()
         observed = self._observed()
         names, m = self.objective_names, len(self.objectives)
-        Y, warps = self._targets(observed)
+        Y, warps = models["targets"]  # fitting the warps' lambdas is not cheap: once per history
         low, high = Y.min(axis=0), Y.max(axis=0)
         scale = np.where(high > low, high - low, 1.0)
         low_t, scale_t = torch.as_tensor(low), torch.as_tensor(scale)
