@@ -20,9 +20,8 @@ replays its proposals.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
 import math
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch

@@ -65,6 +65,16 @@ def matern52_gram(X: torch.Tensor, lengthscale: torch.Tensor, variance: torch.Te
     return variance[:, None, None] * (1 + sqrt5_r + (5 / 3) * r2) * torch.exp(-sqrt5_r)
 
 
+def batched_cholesky(K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cholesky factors of a batch (b, n, n); a matrix that fails gets 1e-4 more jitter and one
+    more try. `info` is non-zero where even that failed (its loss is then infinite)."""
+    L, info = torch.linalg.cholesky_ex(K)
+    if bool((info != 0).any()):
+        bad = (info != 0).to(K.dtype)[:, None, None]
+        L, info = torch.linalg.cholesky_ex(K + 1e-4 * bad * torch.eye(K.shape[-1], dtype=K.dtype))
+    return L, info
+
+
 @dataclass
 class GPHyperparameters:
     lengthscale: np.ndarray  # one per model-space column, in unit-cube units
@@ -206,10 +216,7 @@ class GPSurrogate:
         theta = raw.exp()
         lengthscale, variance, noise = theta[:, :d], theta[:, d], theta[:, d + 1]
         K = matern52_gram(X, lengthscale, variance) + (noise + JITTER)[:, None, None] * torch.eye(n, dtype=DTYPE)
-        L, info = torch.linalg.cholesky_ex(K)
-        if bool((info != 0).any()):
-            bad = (info != 0).to(DTYPE)[:, None, None]
-            L, info = torch.linalg.cholesky_ex(K + 1e-4 * bad * torch.eye(n, dtype=DTYPE))
+        L, info = batched_cholesky(K)
         alpha = torch.cholesky_solve(Y.unsqueeze(-1), L).squeeze(-1)
         log_likelihood = (
             -0.5 * (Y * alpha).sum(-1)
@@ -238,12 +245,7 @@ class GPSurrogate:
             decay = torch.exp(-sqrt5_r)
             gram = variance[:, None, None] * (1 + sqrt5_r + (5 / 3) * r2) * decay
             d_gram_d_r2 = -(5 / 6) * variance[:, None, None] * (1 + sqrt5_r) * decay
-            eye = torch.eye(n, dtype=DTYPE)
-            K = gram + (noise + JITTER)[:, None, None] * eye
-            L, info = torch.linalg.cholesky_ex(K)
-            if bool((info != 0).any()):
-                bad = (info != 0).to(DTYPE)[:, None, None]
-                L, info = torch.linalg.cholesky_ex(K + 1e-4 * bad * eye)
+            L, info = batched_cholesky(gram + (noise + JITTER)[:, None, None] * torch.eye(n, dtype=DTYPE))
             K_inv = torch.cholesky_inverse(L)
             alpha = (K_inv @ Y.unsqueeze(-1)).squeeze(-1)
             W = K_inv - alpha[:, :, None] * alpha[:, None, :]
