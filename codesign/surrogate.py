@@ -55,12 +55,15 @@ def _t(value) -> torch.Tensor:
     return torch.as_tensor(value, dtype=DTYPE)
 
 
-def matern52_gram(X: torch.Tensor, lengthscale: torch.Tensor, variance: torch.Tensor) -> torch.Tensor:
-    """Matern-5/2 Gram matrices of X (n, d) for a batch of ARD lengthscales (b, d) and
-    variances (b,): (b, n, n), the same arithmetic as `pyro.contrib.gp.kernels.Matern52`."""
-    scaled = X[None, :, :] / lengthscale[:, None, :]
-    sq = (scaled**2).sum(-1, keepdim=True)
-    r2 = (sq - 2 * scaled @ scaled.transpose(-1, -2) + sq.transpose(-1, -2)).clamp(min=0)
+def matern52_gram(X: torch.Tensor, lengthscale: torch.Tensor, variance: torch.Tensor, Z: torch.Tensor | None = None) -> torch.Tensor:
+    """Matern-5/2 kernel matrices k(X, Z) (Z defaults to X) for a batch of ARD lengthscales (b, d)
+    and variances (b,): (b, n, m), the same arithmetic as `pyro.contrib.gp.kernels.Matern52`
+    without its per-call parameter lookups."""
+    Z = X if Z is None else Z
+    scaled_X = X[None, :, :] / lengthscale[:, None, :]
+    scaled_Z = Z[None, :, :] / lengthscale[:, None, :]
+    r2 = ((scaled_X**2).sum(-1, keepdim=True) - 2 * scaled_X @ scaled_Z.transpose(-1, -2)
+          + (scaled_Z**2).sum(-1, keepdim=True).transpose(-1, -2)).clamp(min=0)
     sqrt5_r = 5**0.5 * (r2 + 1e-12).sqrt()
     return variance[:, None, None] * (1 + sqrt5_r + (5 / 3) * r2) * torch.exp(-sqrt5_r)
 
@@ -274,21 +277,11 @@ class GPSurrogate:
             failed = info != 0
             return torch.where(failed, torch.full_like(losses, math.inf), losses), grad
 
-    def _kernel(self) -> gp.kernels.Matern52:
-        """The fitted kernel as a plain Pyro kernel (no priors, no guide lookups)."""
-        h = self.hyper
-        with pyro.settings.context(module_local_params=True):
-            kernel = gp.kernels.Matern52(
-                input_dim=len(h.lengthscale), variance=_t(h.variance), lengthscale=_t(h.lengthscale)
-            )
-            for parameter in kernel.parameters():
-                parameter.requires_grad_(False)
-            return kernel
-
     def _cache(self, X: torch.Tensor, y_std: torch.Tensor) -> None:
-        self._k = self._kernel()
-        with torch.no_grad(), pyro.settings.context(module_local_params=True):
-            K = self._k(X) + (self.hyper.noise + JITTER) * torch.eye(X.shape[0], dtype=DTYPE)
+        self._lengthscale = _t(self.hyper.lengthscale).reshape(1, -1)
+        self._variance = _t([self.hyper.variance])
+        with torch.no_grad():
+            K = matern52_gram(X, self._lengthscale, self._variance)[0] + (self.hyper.noise + JITTER) * torch.eye(X.shape[0], dtype=DTYPE)
             L, info = torch.linalg.cholesky_ex(K)
             if int(info) != 0:
                 K = K + 1e-4 * torch.eye(X.shape[0], dtype=DTYPE)
@@ -304,8 +297,8 @@ class GPSurrogate:
             raise CodesignError("GPSurrogate.predict: call fit first")
         Xq = Xq if isinstance(Xq, torch.Tensor) else _t(np.asarray(Xq, dtype=float))
         ctx = contextlib.nullcontext() if Xq.requires_grad else torch.no_grad()
-        with ctx, pyro.settings.context(module_local_params=True):
-            Ks = self._k(Xq, self._X)
+        with ctx:
+            Ks = matern52_gram(Xq, self._lengthscale, self._variance, Z=self._X)[0]
             mean = Ks @ self._alpha
             v = torch.linalg.solve_triangular(self._L, Ks.T, upper=False)
             var = (self.hyper.variance - (v * v).sum(0)).clamp_min(1e-12)

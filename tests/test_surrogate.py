@@ -26,11 +26,13 @@ def test_gram_matches_pyro_matern52():
     X = torch.rand(9, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     lengthscale = torch.tensor([[0.3, 1.0, 2.0], [0.5, 0.5, 0.1]], dtype=torch.float64)
     variance = torch.tensor([1.5, 0.2], dtype=torch.float64)
-    ours = matern52_gram(X, lengthscale, variance)
+    Z = torch.rand(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    ours, cross = matern52_gram(X, lengthscale, variance), matern52_gram(X, lengthscale, variance, Z=Z)
     for b in range(2):
         with pyro.settings.context(module_local_params=True):
             kernel = gp.kernels.Matern52(3, variance=variance[b], lengthscale=lengthscale[b])
             assert torch.allclose(ours[b], kernel(X).detach(), rtol=0, atol=1e-12)
+            assert torch.allclose(cross[b], kernel(X, Z).detach(), rtol=0, atol=1e-12)
 
 
 def test_batched_map_loss_is_pyros_trace_elbo():
