@@ -50,6 +50,7 @@ from codesign.samplers import (
 from codesign.space import Space
 from codesign.surrogate import GPSurrogate, torch_threads
 
+
 class YeoJohnsonWarp:
     """Standardize, then Yeo-Johnson with the likelihood-maximizing lambda (monotone increasing),
     fitted on one objective's observed values and applicable to others (a reference point)."""
@@ -58,25 +59,23 @@ class YeoJohnsonWarp:
         y = np.asarray(y, dtype=float)
         self.mean, self.std = float(y.mean()), float(y.std())
         self.lam = None
-        if not self.std > 0:
-            self.mean, self.std = 0.0, 1.0
-            self.identity = True
+        self.identity = not self.std > 0  # a constant column stays as it is
+        if self.identity:
             return
-        self.identity = False
+        z = (y - self.mean) / self.std
         try:
-            lam = float(np.clip(stats.yeojohnson_normmax((y - self.mean) / self.std), -2.0, 4.0))
+            lam = float(np.clip(stats.yeojohnson_normmax(z), -2.0, 4.0))
         except (ValueError, RuntimeError, FloatingPointError):
-            return
-        if np.all(np.isfinite(self(y, lam))):
+            return  # standardized only
+        if np.all(np.isfinite(stats.yeojohnson(z, lam))):
             self.lam = lam
 
-    def __call__(self, values, lam: float | None = None) -> np.ndarray:
+    def __call__(self, values) -> np.ndarray:
         values = np.asarray(values, dtype=float)
         if self.identity:
             return values
         z = (values - self.mean) / self.std
-        lam = self.lam if lam is None else lam
-        return z if lam is None else stats.yeojohnson(z, lam)
+        return z if self.lam is None else stats.yeojohnson(z, self.lam)
 
 
 __all__ = ["BayesianOptimizer", "Trial", "Constraint", "Sampler", "RandomSampler", "SobolSampler", "GridSampler"]
