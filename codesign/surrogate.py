@@ -146,8 +146,8 @@ class GPSurrogate:
 
         All columns and restarts are fitted in one batched L-BFGS run: their MAP losses are
         independent, so the minimum of their sum is every one's minimum, and one batched
-        Cholesky per step costs about what one small one does (Pyro's per-step overhead,
-        not the linear algebra, dominates at these sizes)."""
+        Cholesky per step costs about what one small one does (per-call overhead, not
+        arithmetic, dominates at these sizes)."""
         X = _t(np.asarray(X, dtype=float))
         Y = _t(np.asarray(Y, dtype=float))
         if Y.ndim == 1:
@@ -281,12 +281,11 @@ class GPSurrogate:
         self._lengthscale = _t(self.hyper.lengthscale).reshape(1, -1)
         self._variance = _t([self.hyper.variance])
         with torch.no_grad():
-            K = matern52_gram(X, self._lengthscale, self._variance)[0] + (self.hyper.noise + JITTER) * torch.eye(X.shape[0], dtype=DTYPE)
-            L, info = torch.linalg.cholesky_ex(K)
-            if int(info) != 0:
-                K = K + 1e-4 * torch.eye(X.shape[0], dtype=DTYPE)
-                L = torch.linalg.cholesky(K)
-        self._X, self._L = X, L
+            K = matern52_gram(X, self._lengthscale, self._variance) + (self.hyper.noise + JITTER) * torch.eye(X.shape[0], dtype=DTYPE)
+            L, info = batched_cholesky(K)
+        if int(info[0]) != 0:
+            raise CodesignError("GPSurrogate: the kernel matrix is not positive definite even with extra jitter")
+        self._X, self._L = X, L[0]
         self._alpha = torch.cholesky_solve(y_std.reshape(-1, 1), L).reshape(-1)
 
     # --- prediction ---
