@@ -22,6 +22,11 @@ def theta_of(hyper: GPHyperparameters) -> np.ndarray:
     return np.concatenate([hyper.lengthscale, [hyper.variance, hyper.noise]])
 
 
+def loss_at(fitted: GPSurrogate, theta: np.ndarray) -> float:
+    """The MAP loss of `fitted`'s data at hyperparameters theta (lengthscales, variance, noise)."""
+    return float(fitted.map_losses(fitted.X, fitted.y[None], torch.as_tensor(np.log(theta))[None])[0])
+
+
 def test_gram_matches_pyro_matern52():
     X = torch.rand(9, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     lengthscale = torch.tensor([[0.3, 1.0, 2.0], [0.5, 0.5, 0.1]], dtype=torch.float64)
@@ -43,8 +48,7 @@ def test_batched_map_loss_is_pyros_trace_elbo():
             hyper = GPHyperparameters(theta[:-2], float(theta[-2]), float(theta[-1]))
             with pyro.settings.context(module_local_params=True):
                 model = fitted._build(fitted.X, fitted.y, hyper)
-            ours = fitted.map_losses(fitted.X, fitted.y[None], torch.as_tensor(np.log(theta))[None])
-            assert float(ours[0]) == pytest.approx(GPSurrogate.elbo_loss(model), rel=1e-9, abs=1e-9)
+            assert loss_at(fitted, theta) == pytest.approx(GPSurrogate.elbo_loss(model), rel=1e-9, abs=1e-9)
 
 
 def test_joint_fit_finds_each_columns_own_optimum():
@@ -55,11 +59,9 @@ def test_joint_fit_finds_each_columns_own_optimum():
     together = surrogate.fit_columns(X, Y)
     for j, joint in enumerate(together):
         alone = GPSurrogate().fit(X, Y[:, j])
-        loss = lambda g: float(g.map_losses(g.X, g.y[None], torch.as_tensor(np.log(theta_of(g.hyper)))[None])[0])
-        starts = [float(joint.map_losses(joint.X, joint.y[None], torch.as_tensor(np.log(theta_of(h)))[None])[0])
-                  for h in surrogate._inits(X.shape[1])]
-        assert loss(joint) == pytest.approx(loss(alone), abs=0.05)
-        assert loss(joint) < min(starts) - 1.0
+        starts = [loss_at(joint, theta_of(h)) for h in surrogate._inits(X.shape[1])]
+        assert loss_at(joint, theta_of(joint.hyper)) == pytest.approx(loss_at(alone, theta_of(alone.hyper)), abs=0.05)
+        assert loss_at(joint, theta_of(joint.hyper)) < min(starts) - 1.0
     # ARD: the output that depends on column 2 alone gets its shortest lengthscale there
     lengthscale = together[1].hyper.lengthscale
     assert lengthscale[2] < 0.5 * min(lengthscale[0], lengthscale[1])
