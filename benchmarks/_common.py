@@ -145,8 +145,8 @@ def evaluate_on_chip(network, spikes, labels, profile="loihi2", backend="numba")
 def replay_study(path: str | Path):
     """(config, study, optimizer holding every stored trial) for a study file."""
     from codesign.config import parse_config
-    from codesign.storage import Study
-    from codesign.sweep import build_optimizer
+    from codesign.study.storage import Study
+    from codesign.run.sweep import build_optimizer
 
     study = Study.open(path)
     config = parse_config(study.config)
@@ -162,7 +162,7 @@ def ensure_study(study: str | Path | None, *, config_path: str | Path | dict = D
     """A study to read: `study` if it exists, else a sweep of `config_path` (a TOML file or a config
     dict) run (or resumed) into `study` (default `default_path`) up to `trials` finished trials."""
     from codesign.config import load_config, parse_config
-    from codesign.sweep import SweepRunner
+    from codesign.run.sweep import SweepRunner
 
     path = Path(study) if study else Path(default_path)
     if path.is_file() and study:
@@ -180,8 +180,8 @@ def ensure_study(study: str | Path | None, *, config_path: str | Path | dict = D
 
 
 def run_trial_at(config, params: dict, seed: int, artifact_dir: str | Path, number: int = 0) -> dict:
-    """`codesign.trial.run_trial` on one params dict (no pruning), as a sweep would run it."""
-    from codesign.trial import run_trial
+    """`codesign.run.pipeline.run_trial` on one params dict (no pruning), as a sweep would run it."""
+    from codesign.run.pipeline import run_trial
 
     return run_trial({"number": number, "params": dict(params), "config": config.data, "seed": int(seed),
                       "artifact_dir": str(artifact_dir), "prune_below": None})

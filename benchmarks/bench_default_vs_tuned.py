@@ -15,7 +15,7 @@ epochs and timesteps; the time per epoch is printed beside it.
 The tuned side is the Pareto front (accuracy, energy, latency) of the default sweep (examples/digits.toml,
 sklearn digits; --study reuses a study, else it is run/resumed into /tmp/neuro-codesign-bench/digits.sqlite).
 The default and the cheapest front points whose study accuracy reaches the default's are re-run through
-the same pipeline (`codesign.trial.run_trial`) with the same --seeds trial seeds; the reported tuned point
+the same pipeline (`codesign.run.pipeline.run_trial`) with the same --seeds trial seeds; the reported tuned point
 is the lowest-energy one whose re-run mean validation accuracy is at least the default's (minus --tolerance).
 
     .venv/bin/python benchmarks/bench_default_vs_tuned.py [--study S.sqlite] [--seeds 2] [--default-timesteps 300]
@@ -122,7 +122,7 @@ def rerun(config, params: dict, seeds: int, scratch: str, label: str) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from codesign.results import pareto_trials
+    from codesign.study.results import pareto_trials
 
     study_path = ensure_study(args.study, config_path=args.config, trials=args.sweep_trials,
                               timeout_s=args.sweep_timeout)

@@ -12,7 +12,7 @@ that BO finds the grid optimum with a fraction of the grid's evaluations).
    threshold mantissa set to `vth`. Each variant runs on the numba core (bit-exact with Lava).
    A cell's number is the mean over the training seeds of the hardware validation accuracy (and
    its test accuracy, energy per inference on the loihi2 profile, ...).
-2. The search: `codesign.optimizer.BayesianOptimizer` over the same discrete space (encoder
+2. The search: `codesign.search.optimizer.BayesianOptimizer` over the same discrete space (encoder
    categorical; timesteps, weight bits and vth as ordinal grid indices), its objective looked up
    in the evaluated grid, repeated for several optimizer seeds; random search = a random order of
    the grid (without replacement), repeated many times. Reported: evaluations until the search
@@ -91,7 +91,7 @@ def parse_args(argv=None):
 def train_and_sweep_hardware(job: dict) -> list[dict]:
     """One training run (encoder, timesteps, seed), then every (weight_bits, vth) variant on the chip model."""
     from codesign.training import TrainingData, train
-    from codesign.trial import encoding_seed
+    from codesign.run.pipeline import encoding_seed
     from encoders import get_encoder, load_dataset
 
     dataset = load_dataset(job["dataset"], seed=0)
@@ -168,7 +168,7 @@ def grid_cells(grid: dict) -> list[dict]:
 # --- 2. the searches ----------------------------------------------------------------------
 
 def search_space(settings: dict):
-    from codesign.space import Categorical, Integer, Space
+    from codesign.search.space import Categorical, Integer, Space
 
     dims = {"encoder": Categorical(list(settings["encoders"]))}
     for name in ("timesteps", "weight_bits", "vth"):
@@ -184,7 +184,7 @@ def cell_key(params: dict, settings: dict) -> tuple:
 def run_bo(space, settings: dict, lookup: dict, seed: int, budget: int, objectives: dict,
            stop_at: float | None = None) -> list[dict]:
     """BO's sequence of looked-up cells; stops early once a cell reaches `stop_at` accuracy."""
-    from codesign.optimizer import BayesianOptimizer
+    from codesign.search.optimizer import BayesianOptimizer
 
     optimizer = BayesianOptimizer(space, objectives, seed=seed)
     seen = []
@@ -286,7 +286,7 @@ def main(argv=None) -> int:
 
 
 def multi_objective(cells, lookup, space, settings, args) -> dict:
-    from codesign.pareto import hypervolume, reference_point, to_minimization
+    from codesign.search.pareto import hypervolume, reference_point, to_minimization
 
     objectives = {"accuracy": "maximize", "energy_per_inference_uj": "minimize"}
     usable = [c for c in cells if np.isfinite(c["energy_per_inference_uj"])]

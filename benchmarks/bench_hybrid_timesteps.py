@@ -5,7 +5,7 @@ accuracy (the seed study: 30% fewer timesteps for HYBRID on CIFAR10).
    fine-tuning epochs at lr 1e-3, one hidden layer of 64), default hardware (8-bit weights, vth 80,
    du 2048, dv 1024) and rate encoding (max_rate 0.5), run through the trial pipeline at each of
    --timesteps-list. The reference is its accuracy at the default timesteps (--default-timesteps, 32).
-2. Tuning: a co-design sweep (codesign.sweep, BayesianOptimizer) over HYBRID's percentile and
+2. Tuning: a co-design sweep (codesign.run.sweep, BayesianOptimizer) over HYBRID's percentile and
    fine-tuning (lr, epochs), the neuron parameters (vth, du, dv), the rate encoder's max_rate and the
    timesteps (4..default), with objectives accuracy (max) and timesteps (min). The tuned
    configuration is the sweep's trial with the fewest timesteps whose accuracy reaches the

@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.problems import PROBLEMS, Problem  # noqa: E402
-from codesign.pareto import hypervolume  # noqa: E402
+from codesign.search.pareto import hypervolume  # noqa: E402
 
 # codesign-bo-ref is the same optimizer told the problem's reference point (its `reference_point`
 # argument: the worst values worth having); the Optuna samplers have no such input.
@@ -40,9 +40,9 @@ def hv_fraction(Y: list[np.ndarray], problem: Problem) -> float:
 
 
 def run_codesign(method: str, problem: Problem, budget: int, seed: int):
-    from codesign.optimizer import BayesianOptimizer
-    from codesign.samplers import RandomSampler, SobolSampler
-    from codesign.space import Real, Space
+    from codesign.search.optimizer import BayesianOptimizer
+    from codesign.search.samplers import RandomSampler, SobolSampler
+    from codesign.search.space import Real, Space
 
     space = Space({f"x{i}": Real(0.0, 1.0) for i in range(problem.dim)})
     objectives = {name: "minimize" for name in problem.objectives}

@@ -3,13 +3,13 @@
 
 1. A study of the default sweep (examples/digits.toml on sklearn digits; --study reuses one, else it is
    run or resumed into /tmp/neuro-codesign-bench/digits.sqlite) is replayed into a fresh
-   `BayesianOptimizer` (`codesign.sweep.build_optimizer`), and the surrogate's parameter importance
+   `BayesianOptimizer` (`codesign.run.sweep.build_optimizer`), and the surrogate's parameter importance
    for accuracy (`importance()`, first-order Sobol indices of the GP mean, or ARD) is read off.
 2. Around the study's most accurate trial, each of the top-k important numeric parameters that is
    active there is moved one small step down and up (--step: 15% of the searched range by default; integers move
    by at least 1; clipped to the sweep's range), one parameter at a time, plus --joint random
    perturbations of all k at once inside the same box. Every point, the unperturbed best config
-   included, runs through the real pipeline (`codesign.trial.run_trial`: encode, train, quantize,
+   included, runs through the real pipeline (`codesign.run.pipeline.run_trial`: encode, train, quantize,
    numba chip model) with --seeds trial seeds.
 3. Printed: importance, every perturbed point's validation accuracy (mean over seeds), and the spread:
    max/min accuracy ratio and max-min, over all perturbed points, beside the seed noise of the
@@ -65,7 +65,7 @@ def parse_args(argv=None):
 def moved(dimension, value, fraction: float):
     """`value` moved by `fraction` of the dimension's searched range, in its own scale (log for
     log-scaled parameters), clipped to the range; integers move by at least 1."""
-    from codesign.space import Integer
+    from codesign.search.space import Integer
 
     if dimension.log:
         low, high = np.log(dimension.low), np.log(dimension.high)
@@ -87,7 +87,7 @@ def step_values(dimension, value, step: float) -> list:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from codesign.space import Integer, Real
+    from codesign.search.space import Integer, Real
 
     study_path = ensure_study(args.study, config_path=args.config, trials=args.sweep_trials,
                               timeout_s=args.sweep_timeout)

@@ -80,7 +80,7 @@ PROBLEMS = {
 def check_max_hv(problem: Problem, points_per_axis: int = 1500) -> float:
     """Hypervolume of the non-dominated part of a dense grid (2-D problems): a lower bound
     on the max that approaches it from below as the grid is refined."""
-    from codesign.pareto import hypervolume, is_non_dominated
+    from codesign.search.pareto import hypervolume, is_non_dominated
 
     if problem.dim != 2:
         raise ValueError("check_max_hv grids 2-D problems only")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from codesign.errors import CodesignError
+from codesign.rules import parse_constraint
 
 DIRECTIONS = ("maximize", "minimize")
 BACKENDS = ("numba", "lava")
@@ -292,15 +293,10 @@ def _check_objectives(objectives: dict, constraints: dict) -> None:
     if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
         raise CodesignError("constraints.rules must be a list of strings such as \"cores <= 64\"")
     for index, rule in enumerate(rules):
-        parts = rule.split()
-        if len(parts) != 3 or parts[1] not in ("<=", ">=", "<", ">"):
-            raise CodesignError(f"constraints.rules[{index}] = {rule!r} must read 'METRIC <= NUMBER' (or >=, <, >)")
-        if parts[0] not in METRICS:
-            raise CodesignError(f"constraints.rules[{index}] names unknown metric {parts[0]!r}; known: {', '.join(METRICS)}")
         try:
-            float(parts[2])
-        except ValueError:
-            raise CodesignError(f"constraints.rules[{index}] = {rule!r}: {parts[2]!r} is not a number") from None
+            parse_constraint(rule, METRICS)
+        except CodesignError as exc:
+            raise CodesignError(f"constraints.rules[{index}]: {exc}") from None
 
 
 def _check_budget_and_run(budget: dict, run: dict) -> None:

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from codesign.config import parse_config
-from codesign.sweep import SweepRunner
+from codesign.run.sweep import SweepRunner
 
 TOML = """
 [study]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from codesign.acquisition import ExpectedHypervolumeImprovement
-from codesign.pareto import hypervolume, hypervolume_improvement, is_non_dominated
+from codesign.search.acquisition import ExpectedHypervolumeImprovement
+from codesign.search.pareto import hypervolume, hypervolume_improvement, is_non_dominated
 
 
 def random_front(rng, m, n=7):

@@ -6,7 +6,7 @@ import pytest
 
 from codesign.config import load_config, parse_config
 from codesign.errors import CodesignError
-from codesign.search_space import build_space, split_params
+from codesign.run.search_space import build_space, split_params
 
 GOOD = {
     "study": {"name": "t", "seed": 3},
@@ -67,8 +67,8 @@ def test_split_params_gives_each_stage_its_part():
         ("hardware", "flux", 3, "unknown key hardware.flux"),
         ("objectives", "happiness", "maximize", "unknown objective objectives.happiness"),
         ("objectives", "accuracy", "up", "objectives.accuracy = 'up' must be \"maximize\" or \"minimize\""),
-        ("constraints", "rules", ["cores < lots"], "constraints.rules[0] = 'cores < lots': 'lots' is not a number"),
-        ("constraints", "rules", ["mood <= 3"], "constraints.rules[0] names unknown metric 'mood'"),
+        ("constraints", "rules", ["cores < lots"], "constraints.rules[0]: rule 'cores < lots': expected a number at position 8, found 'lots'"),
+        ("constraints", "rules", ["mood <= 3"], "constraints.rules[0]: rule 'mood <= 3': unknown metric 'mood'"),
         ("budget", "trials", 0, "budget.trials = 0 must be at least 1"),
         ("run", "backend", "gpu", "run.backend = 'gpu' is not known; known: numba, lava"),
         ("run", "reference_point", [0.5, 10.0], "run.reference_point = [0.5, 10.0] must be dict"),
@@ -111,8 +111,8 @@ def test_shipped_examples_and_template_are_valid():
 
 
 def test_reference_point_reaches_the_optimizer_and_leaves_old_configs_alone(tmp_path):
-    from codesign.storage import Study, config_hash
-    from codesign.sweep import build_optimizer
+    from codesign.study.storage import Study, config_hash
+    from codesign.run.sweep import build_optimizer
 
     plain = parse_config(GOOD)
     assert "reference_point" not in plain["run"]  # no default: studies made before it keep their hash

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from codesign.cli import main
-from codesign.deployment import ENGINE_BACKEND, ENGINE_NETX, pad, plan_reset_interval, run_in_lava
-from codesign.export import export_trial
-from codesign.storage import Study
+from codesign.deploy.deployment import ENGINE_BACKEND, ENGINE_NETX, pad, plan_reset_interval, run_in_lava
+from codesign.deploy.export import export_trial
+from codesign.study.storage import Study
 from hw_models import DenseLayer, Network, dense_network, pipeline_delay_steps, simulate
 from _tiny_sweep import run_sweep
 
@@ -45,7 +45,7 @@ def test_three_samples_equal_the_numba_core(exported, capsys):
     assert result["recorded"]["accuracy"] == trial.metrics["test_accuracy"]
     assert result["rerun_alone"] == []
     # the same 3 samples, evaluated the way the trial evaluated them (hardware_accuracy on the numba core)
-    from codesign.deployment import load_deployment
+    from codesign.deploy.deployment import load_deployment
     from codesign.training import hardware_accuracy
 
     deployment = load_deployment(directory)
@@ -152,7 +152,7 @@ def test_the_readme_plain_lava_recipe_gives_the_same_predictions(exported):
     """The README's plain-Lava snippet (netx + RingBuffers + Loihi2SimCfg) is what a user copies: run it."""
     import re
 
-    from codesign.deployment import load_deployment
+    from codesign.deploy.deployment import load_deployment
     from hw_models.lava_compat import import_lava_dl
 
     directory, _ = exported

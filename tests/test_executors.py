@@ -8,7 +8,7 @@ import pytest
 
 import _executor_tasks as tasks
 from codesign.errors import CodesignError
-from codesign.executors import (
+from codesign.run.executors import (
     DaskExecutor,
     Finished,
     InProcessExecutor,

@@ -15,8 +15,8 @@ import pytest
 from codesign.cli import main
 from codesign.config import parse_config
 from codesign.errors import CodesignError
-from codesign.export import export_trial, parse_rule, select_trial
-from codesign.storage import Study
+from codesign.deploy.export import export_trial, parse_rule, select_trial
+from codesign.study.storage import Study
 from hw_models import Network, dense_network
 
 from _tiny_sweep import config_dict, run_sweep
@@ -95,7 +95,7 @@ def test_rules_pick_the_expected_trial(known_study, rule, expected):
 
 
 def test_knee_is_the_point_nearest_the_ideal_after_scaling():
-    from codesign.export import knee
+    from codesign.deploy.export import knee
 
     class T:
         def __init__(self, number, accuracy, energy):
@@ -145,7 +145,7 @@ def test_rule_matching_nothing_shows_the_closest_trials(known_study, capsys):
 
 def test_parse_rule_reads_numbers_and_operators():
     conditions = parse_rule("accuracy>=.9 and latency_us < 1.5e3 and cores == 2", ["accuracy", "latency_us", "cores"])
-    assert [(c.metric, c.op, c.value) for c in conditions] == [("accuracy", ">=", 0.9), ("latency_us", "<", 1500.0),
+    assert [(c.metric, c.op, c.bound) for c in conditions] == [("accuracy", ">=", 0.9), ("latency_us", "<", 1500.0),
                                                                 ("cores", "==", 2.0)]
 
 
@@ -209,7 +209,7 @@ def test_export_by_trial_number_and_overwrite(known_study, tmp_path, capsys):
 
 
 def test_failed_export_leaves_no_folder(known_study, tmp_path, monkeypatch):
-    import codesign.export as export
+    import codesign.deploy.export as export
 
     def broken(*args, **kwargs):
         raise OSError("disk full (simulated)")

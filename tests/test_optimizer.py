@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from codesign.errors import CodesignError
-from codesign.optimizer import BayesianOptimizer
-from codesign.pareto import hypervolume
-from codesign.samplers import GridSampler, RandomSampler, SobolSampler, Trial
-from codesign.space import Categorical, Integer, Real, Space
+from codesign.search.optimizer import BayesianOptimizer
+from codesign.search.pareto import hypervolume
+from codesign.search.samplers import GridSampler, RandomSampler, SobolSampler, Trial
+from codesign.search.space import Categorical, Integer, Real, Space
 
 OBJECTIVES = {"accuracy": "maximize", "energy_uj": "minimize"}
 
@@ -236,7 +236,7 @@ def test_trust_region_search_stays_near_its_anchors():
     towards a far peak but does not reach it; without it, it finds the global peak."""
     import torch
 
-    from codesign.acquisition import optimize_acquisition
+    from codesign.search.acquisition import optimize_acquisition
 
     peak = torch.tensor([0.9, 0.9], dtype=torch.float64)
 

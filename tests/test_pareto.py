@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesign.errors import CodesignError
-from codesign.pareto import (
+from codesign.search.pareto import (
     dominates,
     hypervolume,
     hypervolume_improvement,

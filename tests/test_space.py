@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesign.errors import CodesignError
-from codesign.space import Categorical, Fixed, Integer, Real, Space
+from codesign.search.space import Categorical, Fixed, Integer, Real, Space
 
 
 def mixed_space() -> Space:

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from codesign.errors import CodesignError
-from codesign.storage import (
+from codesign.study.storage import (
     CONFIG_HASH_EXCLUDED_KEYS,
     INTERRUPTED_ERROR,
     SCHEMA_VERSION,
@@ -257,7 +257,7 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_older_schema_runs_the_migration_hook(tmp_path, monkeypatch):
-    from codesign import storage
+    from codesign.study import storage
 
     path = tmp_path / "old.db"
     Study.create(path, config=CONFIG, seed=0).close()
@@ -292,7 +292,7 @@ def test_file_is_wal_and_numbers_are_unique_across_connections(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from codesign.storage import Study
+    from codesign.study.storage import Study
     study = Study.create(sys.argv[1], config={"model": "kill test"}, seed=1)
     i = 0
     while True:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from codesign.errors import CodesignError
-from codesign.surrogate import JITTER, GPHyperparameters, GPSurrogate, matern52_gram
+from codesign.search.surrogate import JITTER, GPHyperparameters, GPSurrogate, matern52_gram
 
 
 def data(n=24, d=3, seed=0):

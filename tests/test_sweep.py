@@ -19,10 +19,10 @@ import pytest
 
 from codesign.config import parse_config
 from codesign.errors import CodesignError
-from codesign.executors import DaskExecutor
-from codesign.storage import Study
-from codesign.sweep import SweepRunner
-from codesign.trial import run_trial
+from codesign.run.executors import DaskExecutor
+from codesign.study.storage import Study
+from codesign.run.sweep import SweepRunner
+from codesign.run.pipeline import run_trial
 from hw_models import Network
 
 from _tiny_sweep import TOML, config_dict, write_config

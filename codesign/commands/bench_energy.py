@@ -88,9 +88,9 @@ def load_target(args) -> tuple:
 
 
 def _load_export(directory: Path, args) -> tuple:
-    """An export encodes its own test split exactly as the trial did (codesign.deployment: encoding
+    """An export encodes its own test split exactly as the trial did (codesign.deploy.deployment: encoding
     seed, sample count, silent padding steps), so the energy here is the energy the study recorded."""
-    from codesign.deployment import load_deployment
+    from codesign.deploy.deployment import load_deployment
 
     deployment = load_deployment(directory)
     spikes, _ = deployment.inputs(args.samples, args.timesteps)

@@ -3,7 +3,7 @@ check it against what the study recorded.
 
 The export's encoder encodes the first N test samples with the trial's encoding seed; the
 exported netx file runs all of them in one Lava run (netx reset_interval with silent gaps,
-see codesign.deployment). Accuracy and energy per inference come from Lava's own spikes and
+see codesign.deploy.deployment). Accuracy and energy per inference come from Lava's own spikes and
 state. They are compared with the numba core on the same samples (spike for spike, count for
 count) and, on the full recorded sample set, with the study's recorded test_accuracy and
 energy. Exit 0 when all agree, 1 when any differs.
@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
 
 def evaluate(directory, samples: int | None = None) -> dict:
     """Lava vs numba core vs recorded, as a plain dict (what --json prints)."""
-    from codesign.deployment import load_deployment, relative_difference, run_in_lava
+    from codesign.deploy.deployment import load_deployment, relative_difference, run_in_lava
     from codesign.training.evaluate import predict_from_counts
     from hw_models import estimate_energy, load_profile, map_network, simulate
 

@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from codesign.export import export_trial
+    from codesign.deploy.export import export_trial
 
     result = export_trial(args.study, args.out, trial=args.trial, pick=args.pick, overwrite=args.overwrite)
     trial = result.trial

@@ -18,8 +18,8 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from codesign.results import format_params, pareto_trials, varying_params
-    from codesign.storage import Study
+    from codesign.study.results import format_params, pareto_trials, varying_params
+    from codesign.study.storage import Study
 
     with Study.open(args.study) as study:
         objectives = study.config["objectives"]

@@ -33,9 +33,9 @@ def run(args) -> int:
     from rich.console import Console
 
     from codesign.config import load_config
-    from codesign.progress import SweepDisplay
-    from codesign.results import pareto_trials
-    from codesign.sweep import SweepRunner
+    from codesign.run.progress import SweepDisplay
+    from codesign.study.results import pareto_trials
+    from codesign.run.sweep import SweepRunner
 
     config = load_config(args.config)
     study_path = args.study or Path("studies") / f"{config['study']['name']}.sqlite"

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
-from codesign.space import Space
-from codesign.surrogate import GPSurrogate
+from codesign.search.space import Space
+from codesign.search.surrogate import GPSurrogate
 
 
 def _normalize(scores: dict[str, float]) -> dict[str, float]:

@@ -18,14 +18,15 @@ import numpy as np
 
 from codesign.config import SweepConfig
 from codesign.errors import CodesignError
-from codesign.executors import Executor, make_executor
-from codesign.optimizer import BayesianOptimizer
-from codesign.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
-from codesign.results import best_values, hypervolume_curve, pareto_trials
-from codesign.search_space import build_space
-from codesign.storage import FINISHED_STATES as FINISHED
-from codesign.storage import Study
-from codesign.trial import run_trial
+from codesign.rules import parse_constraint
+from codesign.run.executors import Executor, make_executor
+from codesign.search.optimizer import BayesianOptimizer
+from codesign.search.samplers import GridSampler, RandomSampler, Sampler, SobolSampler
+from codesign.study.results import best_values, hypervolume_curve, pareto_trials
+from codesign.run.search_space import build_space
+from codesign.study.storage import FINISHED_STATES as FINISHED
+from codesign.study.storage import Study
+from codesign.run.pipeline import run_trial
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -59,7 +60,7 @@ def build_optimizer(config: SweepConfig, study: Study) -> Sampler:
 
 
 def _constraint_metrics(config: SweepConfig, metrics: dict | None) -> dict:
-    names = {rule.split()[0] for rule in config.constraints} - set(config.objectives)
+    names = {parse_constraint(rule).metric for rule in config.constraints} - set(config.objectives)
     return {name: float(metrics[name]) for name in names if metrics and name in metrics}
 
 

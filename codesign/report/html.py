@@ -88,8 +88,8 @@ window.addEventListener('load', function () {
 
 def build_figures(study) -> tuple[dict[str, bytes], dict[str, str], dict]:
     """(figure name -> PNG bytes, figure name -> note where it is missing or partial, data used)."""
-    from codesign import plots
-    from codesign.results import complete_trials, hypervolume_curve, pareto_trials
+    from codesign.report import plots
+    from codesign.study.results import complete_trials, hypervolume_curve, pareto_trials
 
     objectives = study.config["objectives"]
     trials = study.trials()
@@ -132,10 +132,10 @@ def build_figures(study) -> tuple[dict[str, bytes], dict[str, str], dict]:
 def parameter_importance(study) -> tuple[dict, str | None]:
     """Per-objective importance from the GP the study's own history fits; (scores, None) or ({}, why not)."""
     from codesign.config import parse_config
-    from codesign.optimizer import BayesianOptimizer
-    from codesign.results import complete_trials
-    from codesign.search_space import build_space
-    from codesign.sweep import build_optimizer, tell_stored
+    from codesign.search.optimizer import BayesianOptimizer
+    from codesign.study.results import complete_trials
+    from codesign.run.search_space import build_space
+    from codesign.run.sweep import build_optimizer, tell_stored
 
     observed = [t for t in study.trials() if t.state in ("complete", "infeasible") and t.values]
     done = complete_trials(study.trials(), study.config["objectives"])
@@ -189,7 +189,7 @@ def trial_table(trials, front, objectives: dict[str, str]) -> str:
 
 
 def render_html(study, figures: dict[str, bytes], notes: dict[str, str], data: dict) -> str:
-    from codesign.results import best_values
+    from codesign.study.results import best_values
 
     trials, front, objectives = data["trials"], data["front"], data["objectives"]
     states = {}
@@ -224,7 +224,7 @@ def render_html(study, figures: dict[str, bytes], notes: dict[str, str], data: d
 
 def write_report(study_path, out, png_dir=None) -> dict:
     """Write the HTML report (atomically) and, with `png_dir`, each figure as a PNG; returns a summary."""
-    from codesign.storage import Study
+    from codesign.study.storage import Study
 
     out = Path(out)
     if out.exists() and out.is_dir():

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from codesign.config import SweepConfig, parse_config
-from codesign.search_space import split_params
+from codesign.run.search_space import split_params
 
 ENCODING_STREAMS = {"train": 0, "validation": 1, "test": 2}
 

@@ -16,8 +16,8 @@ import torch
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-from codesign.pareto import nondominated_boxes
-from codesign.space import Categorical, Real, Space
+from codesign.search.pareto import nondominated_boxes
+from codesign.search.space import Categorical, Real, Space
 
 DTYPE = torch.float64
 _SQRT2 = math.sqrt(2.0)

@@ -1,7 +1,7 @@
 """Pick a trial from a study and write it out as a deployable folder, all at once or not at all.
 
 Picking (`select_trial`): `--trial N`, or a rule applied to the Pareto front
-(`codesign.results.pareto_trials`), ties always going to the lower trial number:
+(`codesign.study.results.pareto_trials`), ties always going to the lower trial number:
 
 - ``max-accuracy`` / ``min-energy``: the front trial with the highest ``accuracy`` / lowest
   ``energy_per_inference_uj``.
@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.deployment import (
+from codesign.deploy.deployment import (
     DEPLOYMENT_FILE,
     ENGINE_NETX,
     FORMAT_VERSION,
@@ -44,56 +43,12 @@ from codesign.deployment import (
     plan_reset_interval,
 )
 from codesign.errors import CodesignError
+from codesign.rules import Comparison, metric_value, parse_conjunction
 
-NAMED_RULES = ("max-accuracy", "min-energy", "knee")
-OPERATORS = {
-    "<=": lambda a, b: a <= b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    ">": lambda a, b: a > b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
-_TOKEN = re.compile(
-    r"\s*(?:(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![A-Za-z_])"
-    r"|(?P<op><=|>=|==|!=|<|>)|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
-)
 
 
 # ---------------------------------------------------------------------------------------
 # Rules
-
-
-@dataclass(frozen=True)
-class Condition:
-    metric: str
-    op: str
-    value: float
-
-    def holds(self, trial) -> bool:
-        actual = metric_value(trial, self.metric)
-        return actual is not None and OPERATORS[self.op](actual, self.value)
-
-    def shortfall(self, trial) -> float:
-        """How far the trial is from satisfying this comparison (0 when it does)."""
-        actual = metric_value(trial, self.metric)
-        if actual is None:
-            return math.inf
-        if self.holds(trial):
-            return 0.0
-        return abs(actual - self.value) if self.op != "!=" else 1.0
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
-
-
-def metric_value(trial, name: str) -> float | None:
-    """A number the trial reported under `name`: its objective values first, then its metrics."""
-    for source in (trial.values or {}, trial.metrics or {}):
-        value = source.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
 
 
 def known_metrics(trials, objectives) -> list[str]:
@@ -104,49 +59,15 @@ def known_metrics(trials, objectives) -> list[str]:
     return sorted(names)
 
 
-def parse_rule(text: str, metrics) -> list[Condition]:
-    """`METRIC OP NUMBER (and METRIC OP NUMBER)*` -> conditions; errors quote the rule and the position."""
-    tokens, position = [], 0
-    text = str(text)
-    while position < len(text):
-        if text[position:].strip() == "":
-            break
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise CodesignError(f"rule {text!r}: cannot read {text[position:].strip()!r} (expected METRIC OP NUMBER [and ...])")
-        kind = match.lastgroup
-        tokens.append((kind, match.group(kind), match.start(kind)))
-        position = match.end()
-    if not tokens:
-        raise CodesignError("rule is empty: give max-accuracy, min-energy, knee, or e.g. 'accuracy >= 0.9 and energy_per_inference_uj <= 2'")
-    conditions, index = [], 0
-    while True:
-        clause = tokens[index : index + 3]
-        expected = (("word", "a metric name"), ("op", f"an operator ({' '.join(OPERATORS)})"), ("number", "a number"))
-        for slot, (kind, what) in enumerate(expected):
-            if slot >= len(clause):
-                raise CodesignError(f"rule {text!r}: expected {what} at the end")
-            if clause[slot][0] != kind or (kind == "word" and clause[slot][1].lower() == "and"):
-                raise CodesignError(f"rule {text!r}: expected {what} at position {clause[slot][2]}, found {clause[slot][1]!r}")
-        metric = clause[0][1]
-        if metric not in metrics:
-            raise CodesignError(f"rule {text!r}: unknown metric {metric!r}; known metrics: {', '.join(metrics)}")
-        conditions.append(Condition(metric, clause[1][1], float(clause[2][1])))
-        index += 3
-        if index == len(tokens):
-            return conditions
-        kind, word, where = tokens[index]
-        if kind != "word" or word.lower() != "and":
-            raise CodesignError(f"rule {text!r}: expected 'and' at position {where}, found {word!r}")
-        index += 1
-        if index == len(tokens):
-            raise CodesignError(f"rule {text!r}: nothing after the final 'and'")
+def parse_rule(text: str, metrics) -> list[Comparison]:
+    """`METRIC OP NUMBER (and METRIC OP NUMBER)*` -> comparisons (the grammar of codesign.rules)."""
+    return parse_conjunction(text, metrics)
 
 
 def knee(front, objectives: dict[str, str]):
     """The front trial nearest the ideal point in objectives scaled to [0, 1] over the front (see module doc)."""
-    from codesign.pareto import to_minimization
-    from codesign.results import objective_matrix
+    from codesign.search.pareto import to_minimization
+    from codesign.study.results import objective_matrix
 
     values = to_minimization(objective_matrix(front, objectives), list(objectives.values()))
     low, high = values.min(axis=0), values.max(axis=0)
@@ -164,7 +85,7 @@ class Selection:
 
 def select_trial(study, *, trial: int | None = None, pick: str | None = None) -> Selection:
     """The trial `--trial` names or `--pick` chooses (default: knee); CodesignError when nothing fits."""
-    from codesign.results import complete_trials, pareto_trials
+    from codesign.study.results import complete_trials, pareto_trials
 
     objectives = study.config["objectives"]
     trials = study.trials()
@@ -198,13 +119,13 @@ def select_trial(study, *, trial: int | None = None, pick: str | None = None) ->
     return Selection(chosen, rule, f"{len(matching)} of {len(done)} complete trials satisfy {rule!r}; knee of their front of {len(sub_front)}")
 
 
-def _no_match_message(rule: str, conditions: list[Condition], done) -> str:
+def _no_match_message(rule: str, conditions: list[Comparison], done) -> str:
     """Name the closest trials: summed shortfalls, each scaled by the metric's spread over the study."""
     scales = {}
     for c in conditions:
         column = [v for v in (metric_value(t, c.metric) for t in done) if v is not None]
         spread = (max(column) - min(column)) if column else 0.0
-        scales[c.metric] = spread or (abs(c.value) or 1.0)
+        scales[c.metric] = spread or (abs(c.bound) or 1.0)
     scored = sorted(((sum(c.shortfall(t) / scales[c.metric] for c in conditions), t.number, t) for t in done),
                     key=lambda row: row[:2])
     closest = []
@@ -233,7 +154,7 @@ class ExportResult:
 def export_trial(study_path, out, *, trial: int | None = None, pick: str | None = None,
                  overwrite: bool = False) -> ExportResult:
     """Write network.net, deployment.json, metrics.json and README.md for the chosen trial into `out`."""
-    from codesign.storage import Study
+    from codesign.study.storage import Study
 
     if trial is not None and pick is not None:
         raise CodesignError("give either --trial or --pick, not both")
@@ -266,8 +187,8 @@ def export_trial(study_path, out, *, trial: int | None = None, pick: str | None 
 
 def _build(staging: Path, trial, artifact: Path, selection: Selection, context: dict) -> dict:
     from codesign.config import parse_config
-    from codesign.search_space import split_params
-    from codesign.trial import encoding_seed
+    from codesign.run.search_space import split_params
+    from codesign.run.pipeline import encoding_seed
     from hw_models import Network
     from hw_models.errors import HardwareError
     from hw_models.simulation import pipeline_delay_steps
@@ -345,7 +266,7 @@ def _umask() -> int:
 
 
 def _write_json(path: Path, data) -> None:
-    from codesign.storage import _json_default
+    from codesign.study.storage import _json_default
 
     path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
 

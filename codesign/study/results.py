@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from codesign.pareto import hypervolume, is_non_dominated, reference_point, to_minimization
+from codesign.search.pareto import hypervolume, is_non_dominated, reference_point, to_minimization
 
 
 def complete_trials(trials: Sequence, objectives: dict[str, str]) -> list:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from codesign.config import SweepConfig, hardware_declarations
-from codesign.space import Categorical, Dimension, Fixed, Integer, Real, Space
+from codesign.search.space import Categorical, Dimension, Fixed, Integer, Real, Space
 
 
 def _dimension(spec: Any, declaration: dict, condition=None) -> Dimension:
