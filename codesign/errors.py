@@ -6,3 +6,7 @@ The CLI prints these without a traceback; everything else is a bug and keeps its
 
 class CodesignError(ValueError):
     """A user-facing error: the message names the key, value or file at fault."""
+
+
+class OutputExistsError(CodesignError):
+    """What would be written is already there; the caller decides whether replacing it is allowed."""

@@ -15,7 +15,8 @@ import pytest
 from codesign.cli import main
 from codesign.config import parse_config
 from codesign.errors import CodesignError
-from codesign.deploy.export import export_trial, parse_rule, select_trial
+from codesign.deploy.export import export_trial
+from codesign.deploy.select import parse_rule, select_trial
 from codesign.study.storage import Study
 from hw_models import Network, dense_network
 
@@ -95,7 +96,7 @@ def test_rules_pick_the_expected_trial(known_study, rule, expected):
 
 
 def test_knee_is_the_point_nearest_the_ideal_after_scaling():
-    from codesign.deploy.export import knee
+    from codesign.deploy.select import knee
 
     class T:
         def __init__(self, number, accuracy, energy):
@@ -215,7 +216,7 @@ def test_failed_export_leaves_no_folder(known_study, tmp_path, monkeypatch):
         raise OSError("disk full (simulated)")
 
     out = tmp_path / "new"
-    monkeypatch.setattr(export, "_write_readme", broken)
+    monkeypatch.setattr(export, "readme_text", broken)
     with pytest.raises(OSError, match="simulated"):
         export_trial(known_study, out, trial=1)
     assert list(tmp_path.iterdir()) == []
@@ -223,7 +224,7 @@ def test_failed_export_leaves_no_folder(known_study, tmp_path, monkeypatch):
     monkeypatch.undo()
     export_trial(known_study, out, trial=2)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    monkeypatch.setattr(export, "_write_readme", broken)
+    monkeypatch.setattr(export, "readme_text", broken)
     with pytest.raises(OSError, match="simulated"):
         export_trial(known_study, out, trial=1, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old export is untouched

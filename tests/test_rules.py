@@ -3,7 +3,7 @@
 import pytest
 
 from codesign.config import parse_config
-from codesign.deploy.export import parse_rule
+from codesign.deploy.select import parse_rule
 from codesign.errors import CodesignError
 from codesign.rules import Comparison, parse_conjunction, parse_constraint
 from codesign.search.samplers import RandomSampler

@@ -31,8 +31,12 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from codesign.deploy.export import export_trial
+    from codesign.errors import OutputExistsError
 
-    result = export_trial(args.study, args.out, trial=args.trial, pick=args.pick, overwrite=args.overwrite)
+    try:
+        result = export_trial(args.study, args.out, trial=args.trial, pick=args.pick, overwrite=args.overwrite)
+    except OutputExistsError as error:
+        raise OutputExistsError(f"{error}; pass --overwrite to replace it") from None
     trial = result.trial
     summary = {
         "directory": str(result.directory),

@@ -1,36 +1,22 @@
-"""Pick a trial from a study and write it out as a deployable folder, all at once or not at all.
+"""Write a chosen trial out as a deployable folder, all at once or not at all.
 
-Picking (`select_trial`): `--trial N`, or a rule applied to the Pareto front
-(`codesign.study.results.pareto_trials`), ties always going to the lower trial number:
-
-- ``max-accuracy`` / ``min-energy``: the front trial with the highest ``accuracy`` / lowest
-  ``energy_per_inference_uj``.
-- ``knee``: the front trial closest (Euclidean) to the ideal point after scaling every
-  objective over the front to [0, 1] with 0 its best value and 1 its worst; an objective
-  that is equal on the whole front contributes 0. A balanced compromise, unit-free.
-- a constraint expression, ``METRIC OP NUMBER [and METRIC OP NUMBER ...]`` with OP one of
-  ``<= >= < > == !=`` and METRIC an objective or a key of the trials' metrics: the knee of
-  the Pareto front of the complete trials that satisfy every comparison. Parsed by a small
-  tokenizer, never evaluated as Python.
-
-Writing (`export_trial`): the folder is built in a temporary directory beside the target
-and renamed into place, so a failed export leaves no partial folder (and an ``--overwrite``
-replaces the old folder only once the new one is whole).
+The folder holds `network.net` (the trial's netx network), `deployment.json` (encoder,
+dataset split and seeds, timesteps, chip profile and the Lava run plan), `metrics.json`
+(what the study recorded) and a README on running it (`templates/README.md`). It is built
+in a temporary folder beside the target and renamed into place (`codesign.atomic`), so a
+failed export leaves no partial folder and replacing an old export happens only once the
+new one is whole. Which trial is chosen is `codesign.deploy.select`'s business.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import shutil
-import tempfile
+import string
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from codesign.atomic import staged_folder
 from codesign.deploy.deployment import (
     DEPLOYMENT_FILE,
     ENGINE_NETX,
@@ -42,105 +28,12 @@ from codesign.deploy.deployment import (
     load_deployment,
     plan_reset_interval,
 )
-from codesign.errors import CodesignError
-from codesign.rules import Comparison, metric_value, parse_conjunction
+from codesign.deploy.select import Selection, select_trial
+from codesign.errors import CodesignError, OutputExistsError
 
+README_TEMPLATE = Path(__file__).resolve().parent / "templates" / "README.md"
 
-
-# ---------------------------------------------------------------------------------------
-# Rules
-
-
-def known_metrics(trials, objectives) -> list[str]:
-    names = set(objectives)
-    for trial in trials:
-        for source in (trial.values or {}, trial.metrics or {}):
-            names.update(k for k, v in source.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
-    return sorted(names)
-
-
-def parse_rule(text: str, metrics) -> list[Comparison]:
-    """`METRIC OP NUMBER (and METRIC OP NUMBER)*` -> comparisons (the grammar of codesign.rules)."""
-    return parse_conjunction(text, metrics)
-
-
-def knee(front, objectives: dict[str, str]):
-    """The front trial nearest the ideal point in objectives scaled to [0, 1] over the front (see module doc)."""
-    from codesign.search.pareto import to_minimization
-    from codesign.study.results import objective_matrix
-
-    values = to_minimization(objective_matrix(front, objectives), list(objectives.values()))
-    low, high = values.min(axis=0), values.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    distance = np.sqrt((((values - low) / span) ** 2).sum(axis=1))
-    return min(zip(distance, (t.number for t in front), front), key=lambda row: (row[0], row[1]))[2]
-
-
-@dataclass(frozen=True)
-class Selection:
-    trial: object
-    rule: str
-    reason: str
-
-
-def select_trial(study, *, trial: int | None = None, pick: str | None = None) -> Selection:
-    """The trial `--trial` names or `--pick` chooses (default: knee); CodesignError when nothing fits."""
-    from codesign.study.results import complete_trials, pareto_trials
-
-    objectives = study.config["objectives"]
-    trials = study.trials()
-    if trial is not None:
-        chosen = study.trial(trial)
-        if chosen.state != "complete":
-            why = f" ({chosen.error.splitlines()[0]})" if chosen.error else ""
-            raise CodesignError(f"trial {trial} of {study.path} is {chosen.state}{why}: only complete trials can be exported")
-        return Selection(chosen, f"trial {trial}", f"trial {trial} as asked")
-    done = complete_trials(trials, objectives)
-    if not done:
-        raise CodesignError(f"study {study.path} has no complete trials, so its Pareto front is empty and there is nothing to export")
-    rule = (pick or "knee").strip()
-    front = pareto_trials(trials, objectives)
-    if rule in ("max-accuracy", "min-energy"):
-        metric, sign = ("accuracy", -1.0) if rule == "max-accuracy" else ("energy_per_inference_uj", 1.0)
-        scored = [(sign * metric_value(t, metric), t.number, t) for t in front if metric_value(t, metric) is not None]
-        if not scored:
-            raise CodesignError(f"rule {rule}: no trial on the front of {study.path} reports {metric!r} (objectives: {', '.join(objectives)})")
-        chosen = min(scored, key=lambda row: row[:2])[2]
-        return Selection(chosen, rule, f"{rule}: {metric} = {metric_value(chosen, metric):.6g} on a front of {len(front)}")
-    if rule == "knee":
-        chosen = knee(front, objectives)
-        return Selection(chosen, rule, f"knee of a front of {len(front)} trials")
-    conditions = parse_rule(rule, known_metrics(done, objectives))
-    matching = [t for t in done if all(c.holds(t) for c in conditions)]
-    if not matching:
-        raise CodesignError(_no_match_message(rule, conditions, done))
-    sub_front = pareto_trials(matching, objectives)
-    chosen = knee(sub_front, objectives)
-    return Selection(chosen, rule, f"{len(matching)} of {len(done)} complete trials satisfy {rule!r}; knee of their front of {len(sub_front)}")
-
-
-def _no_match_message(rule: str, conditions: list[Comparison], done) -> str:
-    """Name the closest trials: summed shortfalls, each scaled by the metric's spread over the study."""
-    scales = {}
-    for c in conditions:
-        column = [v for v in (metric_value(t, c.metric) for t in done) if v is not None]
-        spread = (max(column) - min(column)) if column else 0.0
-        scales[c.metric] = spread or (abs(c.bound) or 1.0)
-    scored = sorted(((sum(c.shortfall(t) / scales[c.metric] for c in conditions), t.number, t) for t in done),
-                    key=lambda row: row[:2])
-    closest = []
-    for _, number, trial in scored[:3]:
-        shown = ", ".join(f"{c.metric}={_fmt(metric_value(trial, c.metric))}" for c in conditions)
-        closest.append(f"trial {number} ({shown})")
-    return f"rule {rule!r} matches none of the {len(done)} complete trials; closest: " + "; ".join(closest)
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.6g}"
-
-
-# ---------------------------------------------------------------------------------------
-# Export
+__all__ = ["ExportResult", "export_trial"]
 
 
 @dataclass(frozen=True)
@@ -157,12 +50,12 @@ def export_trial(study_path, out, *, trial: int | None = None, pick: str | None 
     from codesign.study.storage import Study
 
     if trial is not None and pick is not None:
-        raise CodesignError("give either --trial or --pick, not both")
+        raise CodesignError("give a trial number or a pick rule, not both")
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise CodesignError(f"output folder {out} already exists; pass --overwrite to replace it")
     if out.exists() and not out.is_dir():
         raise CodesignError(f"output path {out} exists and is not a folder")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"output folder {out} already exists")
     with Study.open(study_path) as study:
         selection = select_trial(study, trial=trial, pick=pick)
         chosen = selection.trial
@@ -172,38 +65,50 @@ def export_trial(study_path, out, *, trial: int | None = None, pick: str | None 
         if not artifact.is_file():
             raise CodesignError(f"trial {chosen.number}: its network file {artifact} is missing")
         context = {"study_path": str(Path(study.path).resolve()), "study_name": study.name, "config": study.config,
-                   "study_seed": study.seed}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
-    try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; an export is meant to be shared
-        deployment = _build(staging, chosen, artifact, selection, {**context, "folder": out.name})
-        _publish(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+                   "study_seed": study.seed, "folder": out.name}
+    with staged_folder(out) as staging:
+        deployment = _build(staging, chosen, artifact, selection, context)
     return ExportResult(out, chosen, selection, deployment)
 
 
 def _build(staging: Path, trial, artifact: Path, selection: Selection, context: dict) -> dict:
+    """Fill `staging`: the network, then deployment.json in the order its parts depend on each other."""
     from codesign.config import parse_config
-    from codesign.run.search_space import split_params
-    from codesign.run.pipeline import encoding_seed
     from hw_models import Network
     from hw_models.errors import HardwareError
-    from hw_models.simulation import pipeline_delay_steps
 
     config = parse_config(context["config"])
-    params = split_params(trial.params)
-    shutil.copyfile(artifact, staging / NETWORK_FILE)
+    network_path = staging / NETWORK_FILE
+    network_path.write_bytes(artifact.read_bytes())
     try:
-        network = Network.from_netx(staging / NETWORK_FILE)
+        network = Network.from_netx(network_path)
     except HardwareError as error:
         raise CodesignError(f"trial {trial.number}: its network file {artifact} cannot be exported: {error}") from None
+    deployment = deployment_record(trial, network, selection, config, context)
+    # how many test samples there are is known only once the deployment can load its dataset
+    _write_json(staging / DEPLOYMENT_FILE, deployment)
+    available = len(load_deployment(staging).dataset().test.y)
+    samples = config["run"]["evaluation_samples"]
+    deployment["evaluation_samples"] = available if samples <= 0 else min(samples, available)
+    # the Lava run plan needs the encoded, padded inputs of exactly those samples
+    _write_json(staging / DEPLOYMENT_FILE, deployment)
+    deployment["lava"] = lava_plan(network, load_deployment(staging), deployment["timesteps"])
+    _write_json(staging / DEPLOYMENT_FILE, deployment)
+    _write_json(staging / METRICS_FILE, metrics_record(trial))
+    (staging / README_FILE).write_text(readme_text(deployment, trial, network, context["folder"]))
+    return deployment
+
+
+def deployment_record(trial, network, selection: Selection, config, context: dict) -> dict:
+    """deployment.json before its sample count and Lava plan are known."""
+    from codesign.run.pipeline import encoding_seed
+    from codesign.run.search_space import split_params
+    from hw_models.simulation import pipeline_delay_steps
+
+    params = split_params(trial.params)
     metrics = trial.metrics or {}
     options = {key: value for key, value in config["dataset"].items() if key != "name"}
-    samples = config["run"]["evaluation_samples"]
-    deployment = {
+    return {
         "format": FORMAT_VERSION,
         "network": NETWORK_FILE,
         "encoder": {"name": params.encoder, "params": params.encoder_params},
@@ -225,44 +130,36 @@ def _build(staging: Path, trial, artifact: Path, selection: Selection, context: 
         "selection": {"rule": selection.rule, "reason": selection.reason},
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    _write_json(staging / DEPLOYMENT_FILE, deployment)
-    loaded = load_deployment(staging)
-    available = len(loaded.dataset().test.y)
-    deployment["evaluation_samples"] = available if samples <= 0 else min(samples, available)
-    _write_json(staging / DEPLOYMENT_FILE, deployment)
-    loaded = load_deployment(staging)
-    spikes, _ = loaded.inputs()
-    padded = loaded.padded(spikes)
+
+
+def lava_plan(network, deployment, timesteps: int) -> dict:
+    """How deploy-run (and a user) runs the samples in Lava: netx with a reset interval, or the backend."""
+    spikes, _ = deployment.inputs()
     engine = lava_engine(network)
-    period = plan_reset_interval(network, padded) if engine == ENGINE_NETX else None
-    deployment["lava"] = {
+    period = plan_reset_interval(network, deployment.padded(spikes)) if engine == ENGINE_NETX else None
+    return {
         "engine": engine,
         "reset_interval": period,
         "reset_offset": 0,
-        "gap_steps": None if period is None else period - params.timesteps,
+        "gap_steps": None if period is None else period - timesteps,
         "run_cfg": "Loihi2SimCfg",
         "select_tag": "fixed_pt",
     }
-    _write_json(staging / DEPLOYMENT_FILE, deployment)
-    _write_json(staging / METRICS_FILE, {
+
+
+def metrics_record(trial) -> dict:
+    """metrics.json: the trial as the study recorded it."""
+    return {
         "trial": trial.number,
         "state": trial.state,
         "seed": trial.seed,
         "params": trial.params,
         "values": trial.values,
-        "metrics": metrics,
+        "metrics": trial.metrics or {},
         "counts": trial.counts,
         "timings": trial.timings,
         "artifact_path": trial.artifact_path,
-    })
-    _write_readme(staging / README_FILE, deployment, trial, network, context["folder"])
-    return deployment
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    }
 
 
 def _write_json(path: Path, data) -> None:
@@ -271,27 +168,9 @@ def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
-def _publish(staging: Path, out: Path) -> None:
-    """fsync the files, then rename the finished folder into place (old one aside first, removed last)."""
-    for path in staging.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-        try:
-            os.replace(staging, out)
-        except BaseException:
-            os.replace(old / out.name, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)
-
-
-def _write_readme(path: Path, deployment: dict, trial, network, folder: str) -> None:
+def readme_text(deployment: dict, trial, network, folder: str) -> str:
+    """The export's README (templates/README.md) filled in for this trial."""
     lava = deployment["lava"]
-    values = ", ".join(f"{k} = {v:.6g}" for k, v in (trial.values or {}).items())
     test_accuracy = (trial.metrics or {}).get("test_accuracy")
     steps = deployment["timesteps"] + deployment["pad_steps"]
     if lava["engine"] == ENGINE_NETX:
@@ -304,68 +183,29 @@ def _write_readme(path: Path, deployment: dict, trial, network, folder: str) -> 
     else:
         how = ("This network has neuron biases, which netx's staggered resets cannot run exactly batched "
                "(a fresh layer integrates its bias before its reset step). `codesign deploy-run` therefore runs it "
-               "through `hw_models.lava_backend` (the same Lava processes, resets aligned across layers, samples "
+               "through hw_models' Lava backend (the same Lava processes, resets aligned across layers, samples "
                "whose activity never dies out re-run alone). In plain Lava, run one sample per run (no reset needed).")
-    text = f"""# Deployment of trial {deployment['trial']} of study `{deployment['study_name']}`
-
-Chosen by: {deployment['selection']['reason']}.
-Recorded: {values}; test accuracy {test_accuracy if test_accuracy is None else f'{test_accuracy:.6g}'}.
-Network: {' -> '.join(str(n) for n in network.shape)} (netx HDF5, `{NETWORK_FILE}`), chip profile `{deployment['profile']}`.
-
-Files: `{NETWORK_FILE}` (lava-dl netx network), `{DEPLOYMENT_FILE}` (encoder, dataset, seeds, timesteps, Lava
-run parameters), `{METRICS_FILE}` (what the study recorded for the trial).
-
-## Run it with codesign
-
-```bash
-codesign deploy-run {folder}              # Lava (Loihi2SimCfg, fixed_pt) on the trial's {deployment['evaluation_samples']} test samples
-codesign deploy-run {folder} --samples 5  # a quick check on the first 5
-codesign bench-energy {folder}            # energy, latency and cores on the numba core model
-```
-
-deploy-run prints the recorded and the Lava accuracy and energy per inference and exits 1 if they differ.
-
-## Run it with plain Lava
-
-Encoder `{deployment['encoder']['name']}` with params `{json.dumps(deployment['encoder']['params'])}`,
-{deployment['timesteps']} timesteps, encoding seed {deployment['encoding_seed']} (see `{DEPLOYMENT_FILE}`).
-One inference is {deployment['timesteps']} input steps plus {deployment['pad_steps']} silent steps
-({steps} in all); its class is the output neuron with the most spikes over those steps.
-
-```python
-import numpy as np
-from lava.lib.dl import netx
-from lava.magma.core.run_conditions import RunSteps
-from lava.magma.core.run_configs import Loihi2SimCfg
-from lava.proc.io.sink import RingBuffer as Sink
-from lava.proc.io.source import RingBuffer as Source
-
-period = {lava['reset_interval'] or steps}  # reset_interval in {DEPLOYMENT_FILE}
-spikes = ...  # (samples, {network.n_inputs}, {deployment['timesteps']}) 0/1, encoded as above
-data = np.zeros(({network.n_inputs}, len(spikes) * period), dtype=np.int32)
-for b, sample in enumerate(spikes):
-    data[:, b * period : b * period + sample.shape[1]] = sample
-net = netx.hdf5.Network(net_config="{NETWORK_FILE}", reset_interval=period)
-source, sink = Source(data=data), Sink(shape=net.out.shape, buffer=data.shape[1])
-source.s_out.connect(net.inp)
-net.out.connect(sink.a_in)
-net.run(condition=RunSteps(num_steps=data.shape[1]), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
-out = sink.data.get()                         # (n_out, samples * period)
-net.stop()
-L = len(net.layers)                           # layer l's window starts l steps into each period
-counts = [out[:, b * period + L - 1 : b * period + {steps}].sum(axis=1) for b in range(len(spikes))]
-predictions = [int(np.argmax(c)) if c.max() > 0 else -1 for c in counts]
-```
-
-{how}
-
-(On Python 3.11 call `hw_models.lava_compat.ensure_lava_importable()` before importing Lava.)
-
-## On Loihi hardware
-
-The same code targets a Loihi 2 chip by swapping the run configuration:
-`from lava.magma.core.run_configs import Loihi2HwCfg` and `run_cfg=Loihi2HwCfg()`, with the
-input/output RingBuffers replaced by the chip's spike I/O adapters (lava-loihi, available to
-INRC members). This is documented, not tested here: no chip is attached to this project.
-"""
-    path.write_text(text)
+    template = string.Template(README_TEMPLATE.read_text())
+    return template.substitute(
+        trial=deployment["trial"],
+        study_name=deployment["study_name"],
+        reason=deployment["selection"]["reason"],
+        values=", ".join(f"{k} = {v:.6g}" for k, v in (trial.values or {}).items()),
+        test_accuracy="None" if test_accuracy is None else f"{test_accuracy:.6g}",
+        shape=" -> ".join(str(n) for n in network.shape),
+        network_file=NETWORK_FILE,
+        deployment_file=DEPLOYMENT_FILE,
+        metrics_file=METRICS_FILE,
+        profile=deployment["profile"],
+        folder=folder,
+        evaluation_samples=deployment["evaluation_samples"],
+        encoder=deployment["encoder"]["name"],
+        encoder_params=json.dumps(deployment["encoder"]["params"]),
+        timesteps=deployment["timesteps"],
+        encoding_seed=deployment["encoding_seed"],
+        pad_steps=deployment["pad_steps"],
+        steps=steps,
+        period=lava["reset_interval"] or steps,
+        n_inputs=network.n_inputs,
+        how=how,
+    )

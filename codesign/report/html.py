@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 import time
 from pathlib import Path
 
+from codesign.atomic import write_file
 from codesign.errors import CodesignError
 
 FIGURES = ("pareto", "hypervolume", "importance", "parallel_coordinates")
@@ -235,7 +234,7 @@ def write_report(study_path, out, png_dir=None) -> dict:
         figures, notes, data = build_figures(study)
         text = render_html(study, figures, notes, data)
         n_trials = len(data["trials"])
-    _atomic_write(out, text.encode("utf-8"))
+    write_file(out, text.encode("utf-8"))
     written = []
     if png_dir is not None:
         png_dir = Path(png_dir)
@@ -243,31 +242,10 @@ def write_report(study_path, out, png_dir=None) -> dict:
             raise CodesignError(f"--png {png_dir} exists and is not a folder")
         png_dir.mkdir(parents=True, exist_ok=True)
         for name, png in figures.items():
-            _atomic_write(png_dir / f"{name}.png", png)
+            write_file(png_dir / f"{name}.png", png)
             written.append(str(png_dir / f"{name}.png"))
     return {"out": str(out), "trials": n_trials, "figures": sorted(figures), "pngs": written,
             "notes": [f"{TITLES[k]}: {v}" for k, v in notes.items()]}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["build_figures", "parameter_importance", "render_html", "trial_table", "write_report"]

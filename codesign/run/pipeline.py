@@ -12,6 +12,7 @@ import functools
 import json
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +64,20 @@ def run_trial(payload: dict) -> dict:
     return outcome
 
 
-def _run(payload: dict) -> dict:
-    from codesign.training import TrainingData, hardware_accuracy, train
-    from encoders import get_encoder
-    from hw_models import load_profile
-    from hw_models.energy import estimate_energy
-    from hw_models.mapping import map_network
+@dataclass(frozen=True)
+class EncodedData:
+    """The trial's spikes: the whole train split, the validation and test splits up to the sample limit."""
 
-    config = parse_config(payload["config"])
-    params = split_params(payload["params"])
-    seed = int(payload["seed"])
-    profile = load_profile(config["hardware"]["profile"])
+    train: tuple[np.ndarray, np.ndarray]
+    validation: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    n_classes: int
+
+
+def encode_splits(config: SweepConfig, params, seed: int) -> EncodedData:
+    """Encode the study's dataset with the trial's encoder, one seed per split (exports re-encode with it)."""
+    from encoders import get_encoder
+
     dataset = load_trial_dataset(config)
     encoder = get_encoder(params.encoder, **params.encoder_params)
     samples = config["run"]["evaluation_samples"]
@@ -82,10 +86,18 @@ def _run(payload: dict) -> dict:
         x, y = _limit(getattr(dataset, split_name), limit)
         return encoder.encode(x, params.timesteps, encoding_seed(seed, split_name)), y
 
-    train_spikes, train_labels = encode("train")
-    validation_spikes, validation_labels = encode("validation", samples)
-    test_spikes, test_labels = encode("test", samples)
+    return EncodedData(encode("train"), encode("validation", samples), encode("test", samples), dataset.n_classes)
 
+
+def _run(payload: dict) -> dict:
+    from codesign.training import TrainingData, train
+    from hw_models import load_profile
+
+    config = parse_config(payload["config"])
+    params = split_params(payload["params"])
+    seed = int(payload["seed"])
+    profile = load_profile(config["hardware"]["profile"])
+    data = encode_splits(config, params, seed)
     artifact_dir = Path(payload["artifact_dir"])
     relative_artifact = f"trial_{payload['number']:04d}/network.net"
     prune_below = payload.get("prune_below")
@@ -98,7 +110,7 @@ def _run(payload: dict) -> dict:
     result = train(
         params.trainer,
         {**params.trainer_params, **params.hardware_params},
-        TrainingData(train_spikes, train_labels, validation_spikes, validation_labels, dataset.n_classes),
+        TrainingData(*data.train, *data.validation, data.n_classes),
         profile=profile,
         seed=seed,
         epoch_callback=epoch_callback,
@@ -114,23 +126,33 @@ def _run(payload: dict) -> dict:
     }
     if result.status != "complete":
         return {"state": result.status, "error": result.reason, "metrics": metrics, "timings": timings}
+    outcome = evaluate_on_chip(result, data, params, config, profile, metrics, timings)
+    if outcome["state"] == "complete":
+        outcome["artifact_path"] = relative_artifact if (artifact_dir / relative_artifact).exists() else None
+    return outcome
+
+
+def evaluate_on_chip(result, data: EncodedData, params, config: SweepConfig, profile, metrics: dict,
+                     timings: dict) -> dict:
+    """Map the trained integer network onto cores, run it on the held-out splits, price its activity."""
+    from codesign.training import hardware_accuracy
+    from hw_models.energy import estimate_energy
+    from hw_models.mapping import map_network
 
     network = result.network
     mapping = map_network(network, profile, neurons_per_core=params.neurons_per_core)
     if not mapping.fits:
         return {"state": "infeasible", "error": f"does not fit {profile.name}: {mapping.reason}", "metrics": metrics,
                 "timings": timings}
-
     evaluation_started = time.perf_counter()
     backend = config["run"]["backend"]
-    validation = hardware_accuracy(network, validation_spikes, validation_labels, backend=backend, profile=profile)
-    test = hardware_accuracy(network, test_spikes, test_labels, backend=backend, profile=profile)
+    validation = hardware_accuracy(network, *data.validation, backend=backend, profile=profile)
+    test = hardware_accuracy(network, *data.test, backend=backend, profile=profile)
     energy = estimate_energy(test.counts, mapping)
     timings["evaluation_s"] = time.perf_counter() - evaluation_started
     if int(np.sum(test.output_spikes)) == 0:
         return {"state": "failed", "error": "silent network: no output spikes on the test split",
                 "metrics": metrics, "timings": timings}
-
     metrics.update(
         accuracy=validation.accuracy,
         test_accuracy=test.accuracy,
@@ -140,12 +162,10 @@ def _run(payload: dict) -> dict:
         **energy.objectives(),
         energy=energy.to_dict(),
     )
-    values = {name: float(metrics[name]) for name in config.objectives}
     return {
         "state": "complete",
-        "values": values,
+        "values": {name: float(metrics[name]) for name in config.objectives},
         "metrics": metrics,
         "counts": test.counts.to_dict(),
         "timings": timings,
-        "artifact_path": relative_artifact if (artifact_dir / relative_artifact).exists() else None,
     }

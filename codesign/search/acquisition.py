@@ -157,63 +157,88 @@ def optimize_acquisition(
     Returns (point, its score).
     """
 
-    def np_score(X: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return score(torch.as_tensor(X, dtype=DTYPE)).numpy()
-
     local = local_radius is not None and anchors is not None and len(anchors) > 0
-    if local:
-        X = np.zeros((0, space.model_dim))
-    else:
+    X = _candidates(space, rng, exclude, anchors, n_candidates, anchor_scales, global_design=not local)
+    if X.shape[0] == 0:  # every candidate was excluded: any unseen point will do
+        return np.stack([space.to_unit(space.sample(rng, 1)[0])])[0], 0.0
+    s = _score_numpy(score, X)
+    top = np.argsort(-s, kind="stable")[:n_local]
+    best_X, best_s = X[top].copy(), s[top].copy()
+    if gradient_steps > 0:
+        _refine_by_gradient(score, space, best_X, best_s, exclude, gradient_steps, local_radius if local else None)
+    _refine_by_perturbation(score, space, rng, best_X, best_s, exclude, local_rounds, local_samples)
+    k = int(np.argmax(best_s))
+    return best_X[k], float(best_s[k])
+
+
+def _score_numpy(score: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return score(torch.as_tensor(X, dtype=DTYPE)).numpy()
+
+
+def _candidates(space: Space, rng: np.random.Generator, exclude: np.ndarray, anchors, n_candidates: int,
+                anchor_scales: Sequence[float], global_design: bool) -> np.ndarray:
+    """The starting set: a scrambled Sobol design of the cube (unless the search is local) plus
+    perturbations of the anchors at each scale, minus duplicates and excluded points; random
+    draws when nothing is left."""
+    if global_design:
         sobol = qmc.Sobol(space.cube_dim, scramble=True, seed=rng)
         n_pow = max(1, int(math.ceil(math.log2(max(2, n_candidates)))))
         U = sobol.random_base2(n_pow)[:n_candidates]
         X = np.stack([space.to_unit(space.from_cube(u)) for u in U])
+    else:
+        X = np.zeros((0, space.model_dim))
     if anchors is not None and len(anchors):
         # local candidates around the anchors at several scales (trust-region-like)
         anchors = np.asarray(anchors, float)
         per = max(1, n_candidates // (max(4, len(anchor_scales)) * len(anchors)))
         reps = np.repeat(anchors, per, axis=0)
-        local = [_project(space, _perturb(space, reps, rng, sigma, 0.2)) for sigma in anchor_scales]
-        X = np.vstack([X] + local)
+        around = [_project(space, _perturb(space, reps, rng, sigma, 0.2)) for sigma in anchor_scales]
+        X = np.vstack([X] + around)
     X = _drop_near(_unique_rows(X), exclude)
     if X.shape[0] == 0:
         X = _drop_near(_project(space, np.stack([space.to_unit(p) for p in space.sample(rng, 256)])), exclude)
-        if X.shape[0] == 0:
-            return np.stack([space.to_unit(space.sample(rng, 1)[0])])[0], 0.0
-    s = np_score(X)
-    top = np.argsort(-s, kind="stable")[:n_local]
-    best_X, best_s = X[top].copy(), s[top].copy()
+    return X
 
+
+def _refine_by_gradient(score, space: Space, best_X: np.ndarray, best_s: np.ndarray, exclude: np.ndarray,
+                        steps: int, radius: float | None) -> None:
+    """L-BFGS-B on the continuous columns of every start; a start keeps its refinement only if it
+    scores higher and is not excluded (in place)."""
     columns = continuous_columns(space)
-    if gradient_steps > 0 and columns.size:
-        refined = _project(space, _gradient_refine(score, best_X, columns, gradient_steps, local_radius if local else None))
-        keep = _drop_near(refined, exclude)
-        if keep.shape[0]:
-            ok = np.array([any(np.array_equal(r, k) for k in keep) for r in refined])
-            rs = np.where(ok, np_score(refined), -np.inf)
-            better = rs > best_s
-            best_X[better], best_s[better] = refined[better], rs[better]
+    if not columns.size:
+        return
+    refined = _project(space, _gradient_refine(score, best_X, columns, steps, radius))
+    keep = _drop_near(refined, exclude)
+    if not keep.shape[0]:
+        return
+    ok = np.array([any(np.array_equal(r, k) for k in keep) for r in refined])
+    rs = np.where(ok, _score_numpy(score, refined), -np.inf)
+    better = rs > best_s
+    best_X[better], best_s[better] = refined[better], rs[better]
 
-    for round_ in range(local_rounds):
+
+def _refine_by_perturbation(score, space: Space, rng: np.random.Generator, best_X: np.ndarray,
+                            best_s: np.ndarray, exclude: np.ndarray, rounds: int, samples: int) -> None:
+    """Shrinking random perturbations of every column around each start (integers and one-hot
+    categoricals move only this way and stay valid); improvements replace the start (in place)."""
+    for round_ in range(rounds):
         sigma = 0.05 * (0.5**round_)
         # every start's perturbations scored in one call (scoring is overhead-bound at these sizes)
         cands = [
-            _drop_near(_unique_rows(_project(space, _perturb(space, np.repeat(best_X[i : i + 1], local_samples, axis=0), rng, sigma, 0.15))), exclude)
+            _drop_near(_unique_rows(_project(space, _perturb(space, np.repeat(best_X[i : i + 1], samples, axis=0), rng, sigma, 0.15))), exclude)
             for i in range(best_X.shape[0])
         ]
         sizes = [c.shape[0] for c in cands]
         if not sum(sizes):
             continue
-        scores = np.split(np_score(np.vstack(cands)), np.cumsum(sizes)[:-1])
+        scores = np.split(_score_numpy(score, np.vstack(cands)), np.cumsum(sizes)[:-1])
         for i, (cand, cs) in enumerate(zip(cands, scores)):
             if cand.shape[0] == 0:
                 continue
             j = int(np.argmax(cs))
             if cs[j] > best_s[i]:
                 best_X[i], best_s[i] = cand[j], cs[j]
-    k = int(np.argmax(best_s))
-    return best_X[k], float(best_s[k])
 
 
 def continuous_columns(space: Space) -> np.ndarray:
