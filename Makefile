@@ -21,6 +21,7 @@ $(STAMP): $(REQUIREMENTS)
 	touch $(STAMP)
 
 test: $(STAMP) chromium
+	$(PY) -m ruff check .
 	MPLBACKEND=Agg $(PY) -m pytest -q
 
 # The report test renders its HTML in headless Chromium (Debian's package). Installed here

@@ -161,8 +161,8 @@ def main(argv=None) -> int:
     rows = []
     for label, result in [("default (tutorial)", default)] + [(f"front #{t.number}", r) for t, r in tuned_runs]:
         rows.append([label, result["timesteps"], result["accuracy"], result["test_accuracy"],
-                     result["training_time_s"], result["epochs_run"], result["training_s_per_epoch"], result["evaluation_s"], result["latency_steps"], result["latency_us"],
-                     result["energy_per_inference_uj"]])
+                     result["training_time_s"], result["epochs_run"], result["training_s_per_epoch"], result["evaluation_s"],
+                     result["latency_steps"], result["latency_us"], result["energy_per_inference_uj"]])
     print_table(f"default vs tuned front points (mean of {args.seeds} seed(s), same pipeline)",
                 ["config", "T", "val acc", "test acc", "train s", "epochs", "train s/epoch", "infer s (numba, val+test)", "latency steps",
                  "latency us", "energy uJ"], rows)
@@ -199,7 +199,7 @@ def plot(args, complete, front, default, tuned, config) -> None:
     front_numbers = {t.number for t in front}
     for ax, key, label in ((axes[0], "energy_per_inference_uj", "energy per inference (uJ)"),
                            (axes[1], "training_time_s", "training time (s)")):
-        def value(t):
+        def value(t, key=key):
             return t.values.get(key) if key in (t.values or {}) else (t.metrics or {}).get(key)
         xs = [value(t) for t in complete]
         ys = [t.values["accuracy"] for t in complete]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+import tomllib
+
 from codesign.errors import CodesignError
 from codesign.rules import parse_constraint
+from hyperparams import check_bounds, check_value, declare
 
 DIRECTIONS = ("maximize", "minimize")
 BACKENDS = ("numba", "lava")
@@ -160,49 +162,28 @@ def _check_component_params(where: str, table: Mapping, declarations: list[dict]
 
 
 def _check_against_declaration(path: str, spec: Any, decl: dict) -> None:
+    """A fixed value, or a search range (low/high[/log] or choices) whose every value the declaration allows."""
     kind = decl["type"]
-    if isinstance(spec, Mapping):
-        allowed = {"low", "high", "log", "choices"}
-        extra = sorted(set(spec) - allowed)
-        if extra:
-            raise CodesignError(f"unknown key {path}.{extra[0]}; a search range has low/high[/log] or choices")
-        if "choices" in spec:
-            if not isinstance(spec["choices"], list) or not spec["choices"]:
-                raise CodesignError(f"{path}.choices must be a non-empty list")
-            for index, choice in enumerate(spec["choices"]):
-                _check_value(f"{path}.choices[{index}]", choice, decl)
-            return
-        if kind in ("categorical", "bool"):
-            raise CodesignError(f"{path} is {kind}: give `choices = [...]` or a single value")
-        for bound in ("low", "high"):
-            if bound not in spec:
-                raise CodesignError(f"{path} needs both low and high (missing {bound})")
-            _check_value(f"{path}.{bound}", spec[bound], decl)
-        if not spec["low"] < spec["high"]:
-            raise CodesignError(f"{path}: low={spec['low']!r} must be below high={spec['high']!r}")
-        if spec.get("log") and spec["low"] <= 0:
-            raise CodesignError(f"{path}: a log-scaled range needs low > 0, got {spec['low']!r}")
+    if not isinstance(spec, Mapping):
+        check_value(decl, spec, path, error=CodesignError)
         return
-    _check_value(path, spec, decl)
-
-
-def _check_value(path: str, value: Any, decl: dict) -> None:
-    kind = decl["type"]
-    if kind == "categorical":
-        if value not in decl["choices"]:
-            raise CodesignError(f"{path} = {value!r} is not one of {decl['choices']}")
+    allowed = {"low", "high", "log", "choices"}
+    extra = sorted(set(spec) - allowed)
+    if extra:
+        raise CodesignError(f"unknown key {path}.{extra[0]}; a search range has low/high[/log] or choices")
+    if "choices" in spec:
+        if not isinstance(spec["choices"], list) or not spec["choices"]:
+            raise CodesignError(f"{path}.choices must be a non-empty list")
+        for index, choice in enumerate(spec["choices"]):
+            check_value(decl, choice, f"{path}.choices[{index}]", error=CodesignError)
         return
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise CodesignError(f"{path} = {value!r} must be true or false")
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CodesignError(f"{path} = {value!r} must be a number")
-    if kind == "int" and not float(value).is_integer():
-        raise CodesignError(f"{path} = {value!r} must be an integer")
-    low, high = decl.get("low"), decl.get("high")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise CodesignError(f"{path} = {value!r} is outside the allowed range [{low}, {high}]")
+    if kind in ("categorical", "bool"):
+        raise CodesignError(f"{path} is {kind}: give `choices = [...]` or a single value")
+    for bound in ("low", "high"):
+        if bound not in spec:
+            raise CodesignError(f"{path} needs both low and high (missing {bound})")
+        check_value(decl, spec[bound], f"{path}.{bound}", error=CodesignError)
+    check_bounds(path, kind, spec["low"], spec["high"], spec.get("log", False), error=CodesignError)
 
 
 def _check_choice_list(path: str, value: Any, known: tuple[str, ...]) -> None:
@@ -215,7 +196,8 @@ def _check_choice_list(path: str, value: Any, known: tuple[str, ...]) -> None:
         raise CodesignError(f"{path} lists a name twice")
 
 
-TIMESTEPS_DECLARATION = {"name": "timesteps", "type": "int", "low": 1, "high": 1000}
+TIMESTEPS_DECLARATION = declare("timesteps", "int", DEFAULTS["encoding"]["timesteps"],
+                                "timesteps per sample, shared by encoding, training and the chip", low=1, high=1000)
 
 
 def _check_components(section: str, list_key: str, table: dict, known: tuple[str, ...], declarations,
@@ -248,20 +230,19 @@ def _check_training(table: dict) -> None:
     _check_components("training", "trainers", table, TRAINER_NAMES, lambda name: get_trainer(name).hyperparameters())
 
 
-MAPPING_DECLARATIONS = [
-    {"name": "neurons_per_core", "type": "int", "low": 1, "high": None, "default": None,
-     "help": "neurons placed per core (fewer spreads a layer over more cores: faster steps, more static power)"},
-]
-
-
 def hardware_declarations(profile_name: str) -> list[dict]:
+    """What [hardware] may set for this profile: the trainers' hardware parameters and the core mapping."""
     from codesign.training import hardware_hyperparameters
     from hw_models import load_profile
 
     profile = load_profile(profile_name)
-    declarations = [dict(decl) for decl in hardware_hyperparameters(profile)]
-    mapping = dict(MAPPING_DECLARATIONS[0], high=profile.limit("neurons_per_core"))
-    return declarations + [mapping]
+    most = profile.limit("neurons_per_core")
+    neurons_per_core = declare(
+        "neurons_per_core", "int", most,
+        "neurons placed per core (fewer spreads a layer over more cores: faster steps, more static power)",
+        low=1, high=most,
+    )
+    return hardware_hyperparameters(profile) + [neurons_per_core]
 
 
 def _check_hardware(table: dict) -> None:

@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from encoders.errors import EncodingError
-from encoders.hyperparams import validate_params
+from hyperparams import resolve
 
 # Features this far outside [0, 1] are treated as float round-off and clipped; further
 # out they mean the data was not scaled, which is an error worth reporting.
@@ -76,7 +76,7 @@ class Encoder(ABC):
     _HYPERPARAMETERS: ClassVar[tuple[dict, ...]] = ()
 
     def __init__(self, **params):
-        self._params = validate_params(f"encoder {self.name!r}", self.hyperparameters(), params)
+        self._params = resolve(self.hyperparameters(), params, owner=self._owner, error=EncodingError)
 
     @classmethod
     def hyperparameters(cls) -> list[dict]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from encoders.base import Encoder
-from encoders.hyperparams import declare
+from hyperparams import declare
 
 # float division can land a hair under an exact level (0.3 / 0.1 = 2.9999...); nudging it
 # keeps "a rise of exactly threshold crosses a level" true.

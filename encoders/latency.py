@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from encoders.base import Encoder
-from encoders.hyperparams import declare
+from hyperparams import declare
 
 LATENCY_MAPPINGS = ("linear", "log")
 LOG_GAIN = 20.0

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from encoders.base import Encoder
-from encoders.hyperparams import declare
 from encoders.latency import latency_spikes
 from encoders.rate import rate_spikes
+from hyperparams import declare
 
 RECEPTIVE_FIELDS = ("gaussian", "bin")
 POPULATION_CODES = ("rate", "regular", "latency")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from encoders.base import Encoder
-from encoders.hyperparams import declare
+from hyperparams import declare
 
 RATE_MODES = ("bernoulli", "regular")
 

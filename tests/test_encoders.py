@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from encoders import ENCODER_NAMES, Encoder, EncodingError, encoder_class, get_encoder
-from encoders.hyperparams import HYPERPARAMETER_TYPES
 from encoders.plot import raster
+from hyperparams import TYPES
 
 FAST = settings(max_examples=25, deadline=None)
 FEATURE_ENCODERS = ("rate", "latency", "delta", "population")
@@ -38,7 +38,7 @@ def test_declarations_are_complete_plain_dicts(name):
     assert json.loads(json.dumps(declarations)) == declarations
     for decl in declarations:
         assert set(decl) == DECLARATION_KEYS
-        assert decl["type"] in HYPERPARAMETER_TYPES and decl["help"]
+        assert decl["type"] in TYPES and decl["help"]
         if decl["type"] in ("float", "int"):
             assert decl["low"] <= decl["default"] <= decl["high"]
         if decl["type"] == "categorical":
@@ -278,15 +278,15 @@ def test_unknown_encoder_lists_known_ones():
 
 
 def test_out_of_range_hyperparameter_names_it_and_its_range():
-    with pytest.raises(EncodingError, match=r"'max_rate' = 1\.5 is out of range; expected range \[0\.01, 1\.0\]"):
+    with pytest.raises(EncodingError, match=r"^encoder 'rate': max_rate = 1\.5 is outside the allowed range \[0\.01, 1\.0\]$"):
         get_encoder("rate", max_rate=1.5)
-    with pytest.raises(EncodingError, match=r"'bins' = 1 .*range \[2, 32\]"):
+    with pytest.raises(EncodingError, match=r"^encoder 'population': bins = 1 is outside the allowed range \[2, 32\]$"):
         get_encoder("population", bins=1)
-    with pytest.raises(EncodingError, match=r"'bins' = 2\.5 is not an integer"):
+    with pytest.raises(EncodingError, match=r"bins = 2\.5 is not an integer"):
         get_encoder("population", bins=2.5)
-    with pytest.raises(EncodingError, match=r"'mapping' = 'cubic' .*one of \['linear', 'log'\]"):
+    with pytest.raises(EncodingError, match=r"mapping = 'cubic' is not one of \['linear', 'log'\]"):
         get_encoder("latency", mapping="cubic")
-    with pytest.raises(EncodingError, match=r"'single_spike' = 1 is not a bool"):
+    with pytest.raises(EncodingError, match=r"single_spike = 1 is not a bool"):
         get_encoder("latency", single_spike=1)
 
 

@@ -124,10 +124,11 @@ def test_decision_rule_ties_go_to_lowest_class_and_silence_is_wrong():
 # --- chip units and quantization, against lava-dl's own export -------------------------------
 
 def test_units_agree_with_lava_dl_export(tmp_path):
+    from lava.lib.dl.slayer.neuron.cuba import neuron_params
+
     from codesign.training.hardware import HardwareParams
     from codesign.training.snn import SpikingModel
     from codesign.training.units import slayer_neuron_params
-    from lava.lib.dl.slayer.neuron.cuba import neuron_params
 
     params = slayer_neuron_params(80, 1024, 512)
     assert (params["threshold"], params["current_decay"], params["voltage_decay"]) == (1.25, 0.25, 0.125)
@@ -191,8 +192,8 @@ def test_slayer_learns_digits_on_the_hardware_model(trained, digits):
 
 
 def test_numba_model_of_the_export_matches_lava_spike_for_spike(trained, digits):
-    from hw_models.lava_runner import run_netx_in_lava
-    from hw_models.simulation import pipeline_delay_steps, simulate
+    from hw_models import pipeline_delay_steps, simulate
+    from hw_models.backends.lava import run_netx_per_sample as run_netx_in_lava
 
     network = Network.from_netx(trained.netx_path)
     assert network.equals(trained.network)

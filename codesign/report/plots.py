@@ -165,7 +165,7 @@ def parallel_coordinates_figure(trials, front, objectives: dict[str, str]) -> by
         on_front = t.number in front_numbers
         ax.plot(range(len(axes_spec)), ys, color=FRONT_COLOR if on_front else STATE_COLORS.get(t.state, "#999999"),
                 alpha=0.9 if on_front else 0.45, linewidth=2.2 if on_front else 1.0, marker="o", markersize=2.5)
-    for index, (name, _, span, extra) in enumerate(axes_spec):
+    for index, (_, _, span, extra) in enumerate(axes_spec):
         ax.axvline(index, color="black", linewidth=0.6)
         if span is not None:
             ax.annotate(f"{span[1]:.3g}", (index, 1.0), textcoords="offset points", xytext=(2, 3), fontsize=7)

@@ -18,21 +18,17 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import numbers
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from codesign.errors import CodesignError
+from hyperparams import check_bounds, check_value, same_choice
 
 __all__ = ["Categorical", "Dimension", "Fixed", "Integer", "Real", "Space", "dimension_from_dict"]
 
 NEUTRAL_NUMERIC = 0.5  # model-space value of an inactive numeric parameter
 NEUTRAL_ONE_HOT = 0.0  # model-space value of each one-hot slot of an inactive categorical
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _plain(value: Any) -> Any:
@@ -129,19 +125,7 @@ class _Numeric(Dimension):
     integer = False
 
     def __init__(self, low, high, log: bool = False, condition: Any = None, default: Any = None, help: str = ""):
-        name = type(self).__name__
-        if not _is_number(low) or not _is_number(high):
-            raise CodesignError(f"{name}: low={low!r} and high={high!r} must be numbers")
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise CodesignError(f"{name}: low={low!r} and high={high!r} must be finite")
-        if self.integer and (float(low) != int(low) or float(high) != int(high)):
-            raise CodesignError(f"{name}: low={low!r} and high={high!r} must be integers")
-        if not low < high:
-            raise CodesignError(f"{name}: low={low!r} must be < high={high!r}")
-        if log and low <= 0:
-            raise CodesignError(f"{name}: log=True needs low > 0, got low={low!r}")
-        self.low = int(low) if self.integer else float(low)
-        self.high = int(high) if self.integer else float(high)
+        self.low, self.high = check_bounds(type(self).__name__, self.kind, low, high, log, error=CodesignError)
         self.log = bool(log)
         super().__init__(condition, default, help)
         if default is not None:
@@ -209,17 +193,8 @@ class _Numeric(Dimension):
         return list(dict.fromkeys(values))
 
     def coerce(self, name: str, value):
-        if not _is_number(value) or not math.isfinite(float(value)):
-            raise CodesignError(f"parameter {name!r} = {value!r} is not a finite number")
-        if self.integer:
-            if float(value) != int(value):
-                raise CodesignError(f"parameter {name!r} = {value!r} is not an integer")
-            value = int(value)
-        else:
-            value = float(value)
-        if not self.low <= value <= self.high:
-            raise CodesignError(f"parameter {name!r} = {value!r} is outside [{self.low}, {self.high}]")
-        return value
+        declaration = {"type": self.kind, "low": self.low, "high": self.high}
+        return check_value(declaration, value, f"parameter {name!r}", error=CodesignError)
 
     def default(self):
         if self._default is not None:
@@ -257,8 +232,7 @@ class Categorical(Dimension):
         for c in choices:
             if not isinstance(c, (str, bool, int, float)) or c is None:
                 raise CodesignError(f"Categorical: choice {c!r} must be a str, number or bool")
-        keys = [(type(c).__name__, c) for c in choices]
-        if len(set(keys)) != len(keys):
+        if any(same_choice(a, b) for i, a in enumerate(choices) for b in choices[:i]):
             raise CodesignError(f"Categorical: choices={choices!r} has duplicates")
         self.choices = list(choices)
         self.n_model = len(self.choices)
@@ -267,9 +241,8 @@ class Categorical(Dimension):
             self._default = self.coerce("default", default)
 
     def index(self, value) -> int:
-        for i, c in enumerate(self.choices):
-            # bool is an int subclass: True must not match a choice of 1
-            if c == value and isinstance(c, bool) == isinstance(value, (bool, np.bool_)):
+        for i, choice in enumerate(self.choices):
+            if same_choice(value, choice):
                 return i
         raise KeyError(value)
 
@@ -298,10 +271,8 @@ class Categorical(Dimension):
         return list(self.choices)
 
     def coerce(self, name: str, value):
-        try:
-            return self.choices[self.index(_plain(value))]
-        except KeyError:
-            raise CodesignError(f"parameter {name!r} = {value!r} is not one of {self.choices}") from None
+        declaration = {"type": "categorical", "choices": self.choices}
+        return check_value(declaration, value, f"parameter {name!r}", error=CodesignError)
 
     def default(self):
         return self._default if self._default is not None else self.choices[0]
@@ -337,7 +308,7 @@ class Fixed(Dimension):
         return [self.value]
 
     def coerce(self, name: str, value):
-        if _plain(value) != self.value or isinstance(value, bool) != isinstance(self.value, bool):
+        if not same_choice(value, self.value):
             raise CodesignError(f"parameter {name!r} = {value!r} differs from its fixed value {self.value!r}")
         return self.value
 
@@ -346,9 +317,6 @@ class Fixed(Dimension):
 
     def describe(self) -> dict:
         return {"value": self.value}
-
-
-_KINDS = {"float": Real, "int": Integer, "categorical": Categorical, "fixed": Fixed}
 
 
 def dimension_from_dict(name: str, spec: Any) -> Dimension:
@@ -387,7 +355,7 @@ def dimension_from_dict(name: str, spec: Any) -> Dimension:
                 if spec.get(key) is None:
                     raise CodesignError(f"space: parameter {name!r} ({kind}) is missing {key!r}")
             cls = Real if kind == "float" else Integer
-            return cls(spec["low"], spec["high"], log=bool(spec.get("log") or False), default=spec.get("default"), **common)
+            return cls(spec["low"], spec["high"], log=spec.get("log", False), default=spec.get("default"), **common)
         if kind == "categorical":
             if spec.get("choices") is None:
                 raise CodesignError(f"space: parameter {name!r} (categorical) is missing 'choices'")
@@ -482,7 +450,7 @@ class Space:
             kind = decl.get("type")
             spec: dict[str, Any] = {"type": kind, "help": decl.get("help") or ""}
             if kind in ("float", "int"):
-                spec.update(low=decl.get("low"), high=decl.get("high"), log=bool(decl.get("log") or False))
+                spec.update(low=decl.get("low"), high=decl.get("high"), log=decl.get("log", False))
             elif kind == "categorical":
                 spec["choices"] = decl.get("choices")
             elif kind != "bool":
@@ -545,7 +513,7 @@ class Space:
         parent, values = cond
         if not self.is_active(parent, params) or parent not in params:
             return False
-        return any(_same(params[parent], v) for v in values)
+        return any(same_choice(params[parent], v) for v in values)
 
     def _fill(self, raw: Mapping[str, Any]) -> dict:
         """Keep only active params, in declaration order."""
@@ -663,6 +631,3 @@ class Space:
         """A canonical string for params, for duplicate detection."""
         return json.dumps(self.validate(params), sort_keys=True)
 
-
-def _same(a: Any, b: Any) -> bool:
-    return a == b and isinstance(a, (bool, np.bool_)) == isinstance(b, (bool, np.bool_))

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from codesign.errors import CodesignError
-from codesign.training.hyperparams import resolve
+from hyperparams import resolve
 
 STATUSES = ("complete", "failed", "infeasible", "pruned")
 
@@ -130,8 +130,13 @@ class Trainer:
         raise NotImplementedError
 
     @classmethod
+    def owner(cls) -> str:
+        """How errors about this trainer's parameters name it."""
+        return f"trainer {cls.name!r}"
+
+    @classmethod
     def resolve(cls, params: dict) -> dict:
-        return resolve(cls.hyperparameters(), params, where=f"{cls.name} training parameter")
+        return resolve(cls.hyperparameters(), params, owner=cls.owner(), error=CodesignError)
 
     @classmethod
     def layer_sizes(cls, params: dict, n_inputs: int, n_classes: int) -> list[int]:

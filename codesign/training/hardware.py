@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.training.hyperparams import declare
 from hw_models.network import DenseLayer, Network
 from hw_models.profile import ChipProfile, load_profile
+from hyperparams import declare
 
 HARDWARE_PARAM_NAMES = ("weight_bits", "vth", "du", "dv", "max_delay")
 

@@ -24,8 +24,8 @@ import time
 import numpy as np
 
 from codesign.training.base import FitContext, Trainer, TrainingData, TrainingDiverged, TrainingPruned
-from codesign.training.hyperparams import declare
 from codesign.training.slayer import check_rates, network_hyperparameters
+from hyperparams import declare
 
 
 class HybridTrainer(Trainer):
@@ -51,7 +51,7 @@ class HybridTrainer(Trainer):
 
     @classmethod
     def resolve(cls, params: dict) -> dict:
-        return check_rates(super().resolve(params), f"{cls.name} training parameter")
+        return check_rates(super().resolve(params), cls.owner())
 
     def fit(self, params: dict, hardware, data: TrainingData, context: FitContext):
         from codesign.training.snn import SpikingModel, fit_spiking, float_accuracy
@@ -155,15 +155,6 @@ def train_ann(sizes: list[int], params: dict, data: TrainingData, context: FitCo
             break
     ann.load_state_dict(best_state)
     return ann
-
-
-def ann_accuracy(ann, spikes: np.ndarray, labels: np.ndarray) -> float:
-    import torch
-
-    device = next(ann.parameters()).device
-    with torch.no_grad():
-        logits = ann(torch.as_tensor(rates(spikes), device=device))
-    return float(np.mean(logits.argmax(1).cpu().numpy() == labels))
 
 
 def convert(ann, train_rates: np.ndarray, percentile: float, vth: int, du: int) -> list[np.ndarray]:

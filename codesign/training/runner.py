@@ -22,10 +22,10 @@ from codesign.errors import CodesignError
 from codesign.training.base import EpochCallback, FitContext, Trainer, TrainingData, TrainingResult, TrainingStopped
 from codesign.training.hardware import HARDWARE_PARAM_NAMES, HardwareParams, capacity_problems, hardware_hyperparameters
 from codesign.training.hybrid import HybridTrainer
-from codesign.training.hyperparams import resolve
 from codesign.training.slayer import SlayerTrainer
 from hw_models.errors import HardwareError
 from hw_models.profile import ChipProfile, load_profile
+from hyperparams import resolve
 
 TRAINERS: dict[str, type[Trainer]] = {"slayer": SlayerTrainer, "hybrid": HybridTrainer}
 TRAINER_NAMES = tuple(TRAINERS)
@@ -45,7 +45,8 @@ def resolve_params(name: str, params: dict, profile: ChipProfile) -> tuple[dict,
         raise CodesignError(f"training params must be a dict, got {type(params).__name__}")
     hardware_part = {key: value for key, value in params.items() if key in HARDWARE_PARAM_NAMES}
     training_part = {key: value for key, value in params.items() if key not in HARDWARE_PARAM_NAMES}
-    hardware = resolve(hardware_hyperparameters(profile), hardware_part, where=f"hardware parameter ({profile.name})")
+    hardware = resolve(hardware_hyperparameters(profile), hardware_part, owner=f"hardware (profile {profile.name!r})",
+                       error=CodesignError)
     return trainer.resolve(training_part), HardwareParams.from_resolved(hardware)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from codesign.errors import CodesignError
 from codesign.training.base import FitContext, Trainer, TrainingData
-from codesign.training.hyperparams import declare
+from hyperparams import declare
 
 LOSSES = ("spike_rate", "spike_max")
 
@@ -37,10 +37,10 @@ def network_hyperparameters() -> list[dict]:
     ]
 
 
-def check_rates(params: dict, where: str) -> dict:
+def check_rates(params: dict, owner: str) -> dict:
     if params["loss"] == "spike_rate" and params["false_rate"] >= params["true_rate"]:
         raise CodesignError(
-            f"{where} false_rate={params['false_rate']} must be below true_rate={params['true_rate']}"
+            f"{owner}: false_rate = {params['false_rate']} must be below true_rate = {params['true_rate']}"
         )
     return params
 
@@ -61,7 +61,7 @@ class SlayerTrainer(Trainer):
 
     @classmethod
     def resolve(cls, params: dict) -> dict:
-        return check_rates(super().resolve(params), f"{cls.name} training parameter")
+        return check_rates(super().resolve(params), cls.owner())
 
     def fit(self, params: dict, hardware, data: TrainingData, context: FitContext):
         from codesign.training.snn import SpikingModel, fit_spiking

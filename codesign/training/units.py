@@ -1,4 +1,4 @@
-"""The one place where chip integers become lava-dl's float training parameters (and back).
+"""The one place where chip integers become lava-dl's float training parameters.
 
 lava-dl's CUBA neuron keeps states scaled down by 2**6 relative to Loihi, and its
 `export_hdf5` multiplies back: a float threshold of 1.25 exports `vThMant` 80, a float
@@ -20,15 +20,6 @@ def threshold_from_chip(vth: int) -> float:
 
 def decay_from_chip(decay: int) -> float:
     return decay / DECAY_SCALE
-
-
-def weight_to_chip(weight: float) -> float:
-    """A float (slayer) weight as the integer-valued weight a netx file stores."""
-    return weight * WEIGHT_SCALE
-
-
-def weight_from_chip(weight: float) -> float:
-    return weight / WEIGHT_SCALE
 
 
 def slayer_neuron_params(vth: int, du: int, dv: int, *, tau_grad: float = 1.0, scale_grad: float = 1.0) -> dict:
