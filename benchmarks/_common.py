@@ -1,4 +1,4 @@
-"""Helpers the seed-study benchmarks share: tables, summaries, post-training hardware knobs, study replay.
+"""Helpers the seed-study benchmarks share: tables, summaries, post-training hardware knobs, studies.
 
 Importing this module is cheap (no torch, no Lava); what needs them imports them inside.
 """
@@ -103,8 +103,8 @@ def quantize_netx_weights(weights: np.ndarray, weight_bits: int) -> np.ndarray:
 def post_training_quantize(network, weight_bits: int):
     """The network with every layer's weights re-quantized to `weight_bits` (post-training
     quantization), re-encoded exactly as netx encodes an exported file (mantissa, bits, exponent)."""
-    from hw_models.netx import netx_weights, optimize_weight_bits
     from hw_models.network import Network
+    from hw_models.netx import netx_weights, optimize_weight_bits
 
     layers = []
     for index, layer in enumerate(network.layers):
@@ -143,14 +143,14 @@ def evaluate_on_chip(network, spikes, labels, profile="loihi2", backend="numba")
 # --- studies ----------------------------------------------------------------------------------
 
 def replay_study(path: str | Path):
-    """(config, study, optimizer holding every stored trial) for a study file."""
+    """(config, study, the configured sampler over the study's trials) for a study file."""
     from codesign.config import parse_config
+    from codesign.run.search_space import sampler_for
     from codesign.study.storage import Study
-    from codesign.run.sweep import build_optimizer
 
     study = Study.open(path)
     config = parse_config(study.config)
-    return config, study, build_optimizer(config, study)
+    return config, study, sampler_for(config, study)
 
 
 DEFAULT_STUDY = Path("/tmp/neuro-codesign-bench/digits.sqlite")

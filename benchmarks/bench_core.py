@@ -77,7 +77,7 @@ def time_numba(network, spikes, repeats):
 
 
 def time_lava_netx(network, spikes):
-    from hw_models.lava_runner import run_netx_in_lava
+    from hw_models.backends.lava import run_netx_per_sample as run_netx_in_lava
 
     with tempfile.TemporaryDirectory() as directory:
         path = network.to_netx(Path(directory) / "bench.net")

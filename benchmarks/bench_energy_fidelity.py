@@ -25,8 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hw_models import dense_network, estimate_energy, map_network  # noqa: E402
-from hw_models.simulation import simulate  # noqa: E402
+from hw_models import dense_network, estimate_energy, map_network, simulate  # noqa: E402
 
 # Published figures (Blouw et al. 2019, Loihi row; 296 inferences/s is also quoted by
 # Yan et al. 2021, "Comparing Loihi with a SpiNNaker 2 prototype ...", p. 6). We did not

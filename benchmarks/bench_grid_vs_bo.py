@@ -90,8 +90,8 @@ def parse_args(argv=None):
 
 def train_and_sweep_hardware(job: dict) -> list[dict]:
     """One training run (encoder, timesteps, seed), then every (weight_bits, vth) variant on the chip model."""
-    from codesign.training import TrainingData, train
     from codesign.run.pipeline import encoding_seed
+    from codesign.training import TrainingData, train
     from encoders import get_encoder, load_dataset
 
     dataset = load_dataset(job["dataset"], seed=0)

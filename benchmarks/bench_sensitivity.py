@@ -2,8 +2,8 @@
 (the seed study saw a 5-6x max/min accuracy ratio).
 
 1. A study of the default sweep (examples/digits.toml on sklearn digits; --study reuses one, else it is
-   run or resumed into /tmp/neuro-codesign-bench/digits.sqlite) is replayed into a fresh
-   `BayesianOptimizer` (`codesign.run.sweep.build_optimizer`), and the surrogate's parameter importance
+   run or resumed into /tmp/neuro-codesign-bench/digits.sqlite) is read by the configured
+   `BayesianOptimizer` (`codesign.run.search_space.sampler_for`), and the surrogate's parameter importance
    for accuracy (`importance()`, first-order Sobol indices of the GP mean, or ARD) is read off.
 2. Around the study's most accurate trial, each of the top-k important numeric parameters that is
    active there is moved one small step down and up (--step: 15% of the searched range by default; integers move

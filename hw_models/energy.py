@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hw_models.activity import ActivityCounts
+from hw_models.backends import simulate
 from hw_models.errors import HardwareError
-from hw_models.mapping import Mapping
+from hw_models.mapping import Mapping, map_network
+from hw_models.network import Network
 from hw_models.profile import ChipProfile
 
 # Unit conversions (definitions, not physical constants) into pJ, ns and mW.
@@ -33,17 +35,6 @@ TIME_UNITS = {"ps": 1e-3, "ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 POWER_UNITS = {"uW": 1e-3, "mW": 1.0, "W": 1e3}
 PJ_PER_UJ = 1e6
 NS_PER_US = 1e3
-
-ENERGY_KINDS = (
-    "synaptic_ops",
-    "neuron_updates_active",
-    "neuron_updates_inactive",
-    "spike_delivery",
-    "tile_hops",
-    "delayed_events",
-    "static",
-)
-
 
 @dataclass(frozen=True)
 class CostTable:
@@ -240,6 +231,15 @@ def estimate_energy(counts: ActivityCounts, mapping: Mapping) -> EnergyReport:
         per_sample_energy_uj=tuple(float(v) for v in per_sample_uj),
         per_sample_latency_us=tuple(float(v) for v in per_sample_latency_us),
     )
+
+
+def measure_energy(
+    network: Network, spikes, profile: ChipProfile | str, backend: str = "numba", neurons_per_core: int | None = None
+) -> EnergyReport:
+    """Energy of real inferences: run `spikes` on `backend`, map `network` greedily (at most
+    `neurons_per_core` per core), price the activity."""
+    result = simulate(network, spikes, backend=backend, profile=profile)
+    return estimate_energy(result.counts, map_network(network, profile, neurons_per_core=neurons_per_core))
 
 
 def barrier_sync_ns(mapping: Mapping, costs: CostTable) -> float:

@@ -7,10 +7,11 @@ provenance travels with it; a number without a source is refused. Profiles ship 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+import tomllib
 
 from hw_models.errors import HardwareError
 

@@ -6,8 +6,9 @@ real studies rather than hand-made ones.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from codesign.config import parse_config
 from codesign.run.sweep import SweepRunner

@@ -1,12 +1,22 @@
-"""The Brian2 float reference: identical where the fixed-point model is exact, close elsewhere."""
+"""The Brian2 float reference: identical where the fixed-point model is exact, close elsewhere.
+
+Agreement is measured on spikes, never on matching silence: the inputs make every layer fire
+on a good share of its neuron-steps, and closeness is the share of spikes both place alike.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
 from _lava_helpers import random_spikes
+
 from hw_models import DenseLayer, Network, simulate
 from hw_models.activity import COUNT_FIELDS
+
+
+def spike_agreement(mine: np.ndarray, theirs: np.ndarray) -> float:
+    """Spikes at the same (sample, neuron, step) over spikes of either (Jaccard): 1 when identical, 0 for silence."""
+    either = int((mine | theirs).sum())
+    return int((mine & theirs).sum()) / either if either else 0.0
 
 
 def test_brian2_equals_the_core_where_fixed_point_is_exact():
@@ -22,7 +32,8 @@ def test_brian2_equals_the_core_where_fixed_point_is_exact():
     spikes = random_spikes(4, 8, 30, density=0.3, seed=8)
     core = simulate(network, spikes, record_layers=True)
     reference = simulate(network, spikes, backend="brian2", record_layers=True)
-    assert reference.backend == "brian2" and all(layer.sum() > 0 for layer in core.layers)
+    assert reference.backend == "brian2"
+    assert all(layer.sum() >= 0.1 * layer.size for layer in core.layers), [int(layer.sum()) for layer in core.layers]
     for mine, theirs in zip(core.layers, reference.layers):
         np.testing.assert_array_equal(mine, theirs)
     for name in COUNT_FIELDS:
@@ -41,6 +52,7 @@ def test_brian2_stays_close_to_the_core_with_rounding_decays():
     core = simulate(network, spikes, record_layers=True)
     reference = simulate(network, spikes, backend="brian2")
     assert reference.layers is None and reference.output.shape == core.output.shape
-    assert core.output.sum() > 20
-    assert np.mean(core.output == reference.output) > 0.95
-    assert abs(int(core.output.sum()) - int(reference.output.sum())) <= 0.2 * core.output.sum()
+    assert core.output.sum() >= 0.2 * core.output.size  # 315 spikes in 800 neuron-steps: nothing passes by silence
+    assert spike_agreement(core.output, reference.output) >= 0.9
+    per_neuron = core.output.sum(axis=2, dtype=np.int64) - reference.output.sum(axis=2, dtype=np.int64)
+    assert np.abs(per_neuron).max() <= 1, per_neuron

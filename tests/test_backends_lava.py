@@ -1,22 +1,21 @@
 """The numba core against Lava itself: every spike of every layer, and the activity counts.
 
 Lava costs about a second per run, so each hypothesis example batches its samples into one
-Lava run (the Lava backend's LIFReset batching, itself checked against per-sample netx runs
-below) and the example count is kept small; derandomize makes the examples reproducible.
+Lava run (the processes engine's LIFReset batching, itself checked against per-sample netx
+runs below) and the example count is kept small; derandomize makes the examples reproducible.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _lava_helpers import export_slayer_network, random_spikes, spiking_networks
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from _lava_helpers import export_slayer_network, random_spikes, spiking_networks
 from hw_models import DenseLayer, HardwareError, Network, simulate
 from hw_models.activity import COUNT_FIELDS
-from hw_models.lava_backend import plan_batch
-from hw_models.lava_runner import run_netx_in_lava
+from hw_models.backends.lava import ENGINE_NETX, plan_batch, run_lava, run_netx_per_sample
 
 pytestmark = pytest.mark.lava
 
@@ -51,17 +50,20 @@ def test_numba_core_is_bit_exact_with_lava(net_and_density, steps, seed):
 
 
 @pytest.mark.parametrize("delay", [False, True], ids=["dense", "delay-dense"])
-def test_netx_file_from_lava_dl_matches_run_netx_in_lava(tmp_path, delay):
+def test_netx_file_from_lava_dl_matches_run_netx_per_sample(tmp_path, delay):
     path = export_slayer_network(tmp_path / "slayer.net", delay=delay, seed=2)
     network = Network.from_netx(path)
     spikes = random_spikes(2, network.n_inputs, 16, density=0.4, seed=3)
-    expected = run_netx_in_lava(path, spikes)  # netx's own blocks, one fresh Lava run per sample
+    expected = run_netx_per_sample(path, spikes)  # netx's own blocks, one fresh Lava run per sample
     assert expected.sum() > 5, "the exported network must actually spike"
     mine = simulate(network, spikes, backend="numba", record_layers=True)
     np.testing.assert_array_equal(mine.output, expected)
     batched = simulate(network, spikes, backend="lava", record_layers=True)  # LIFReset batching
     np.testing.assert_array_equal(batched.output, expected)
     assert_same_result(mine, batched)
+    deployed = run_lava(network, spikes, netx_path=path)  # the file itself, netx's staggered resets, planned period
+    assert deployed.engine == ENGINE_NETX and deployed.reset_interval >= spikes.shape[2]
+    assert_same_result(mine, deployed.result)
 
 
 def test_network_that_never_falls_quiet_runs_samples_separately_and_exactly(tmp_path):
@@ -74,11 +76,11 @@ def test_network_that_never_falls_quiet_runs_samples_separately_and_exactly(tmp_
         )
     )
     spikes = random_spikes(2, 5, 12, density=0.3, seed=5)
-    order, _ = plan_batch(network, spikes)
-    assert len(order) == 1, "the plan must not share a Lava run between samples that never fall quiet"
+    plan = plan_batch(network, spikes)
+    assert plan.shared == [0] and plan.alone == [1], "the plan must not share a Lava run between samples that never fall quiet"
     lava = simulate(network, spikes, backend="lava", record_layers=True)
     path = network.to_netx(tmp_path / "persistent.net")
-    np.testing.assert_array_equal(lava.output, run_netx_in_lava(path, spikes))
+    np.testing.assert_array_equal(lava.output, run_netx_per_sample(path, spikes))
     assert lava.output.sum() > 5
     assert_same_result(simulate(network, spikes, record_layers=True), lava)
 

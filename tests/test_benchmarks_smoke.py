@@ -36,8 +36,8 @@ def test_quantize_netx_weights_keeps_8_bit_grid_and_coarsens_below():
 
 
 def test_post_training_quantize_at_8_bits_is_the_same_network():
+    from hw_models import simulate
     from hw_models.network import dense_network
-    from hw_models.simulation import simulate
 
     rng = np.random.default_rng(0)
     network = dense_network([rng.integers(-60, 60, (6, 5)) * 2, rng.integers(-40, 40, (3, 6)) * 2],

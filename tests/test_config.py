@@ -63,6 +63,10 @@ def test_split_params_gives_each_stage_its_part():
         ("training", "trainers", ["backprop"], "training.trainers contains 'backprop'"),
         ("hardware", "weight_bits", {"low": 0, "high": 8}, "hardware.weight_bits.low = 0 is outside the allowed range [1, 8]"),
         ("hardware", "du", 5000, "hardware.du = 5000 is outside the allowed range [0, 4096]"),
+        ("hardware", "du", float("nan"), "hardware.du = nan is not finite"),
+        ("hardware", "vth", True, "hardware.vth = True is not a number"),
+        ("encoding", "rate", {"max_rate": {"low": 0.3, "high": 1.0, "log": "false"}},
+         "encoding.rate.max_rate: log='false' must be True or False"),
         ("hardware", "profile", "loihi9", "hardware.profile: unknown chip profile 'loihi9'"),
         ("hardware", "flux", 3, "unknown key hardware.flux"),
         ("objectives", "happiness", "maximize", "unknown objective objectives.happiness"),
@@ -111,8 +115,8 @@ def test_shipped_examples_and_template_are_valid():
 
 
 def test_reference_point_reaches_the_optimizer_and_leaves_old_configs_alone(tmp_path):
+    from codesign.run.search_space import sampler_for as build_optimizer
     from codesign.study.storage import Study, config_hash
-    from codesign.run.sweep import build_optimizer
 
     plain = parse_config(GOOD)
     assert "reference_point" not in plain["run"]  # no default: studies made before it keep their hash

@@ -12,13 +12,15 @@ import shutil
 
 import numpy as np
 import pytest
+from _tiny_sweep import run_sweep
 
 from codesign.cli import main
-from codesign.deploy.deployment import ENGINE_BACKEND, ENGINE_NETX, pad, plan_reset_interval, run_in_lava
+from codesign.deploy.deployment import load_deployment
 from codesign.deploy.export import export_trial
 from codesign.study.storage import Study
 from hw_models import DenseLayer, Network, dense_network, pipeline_delay_steps, simulate
-from _tiny_sweep import run_sweep
+from hw_models.backends import append_silence
+from hw_models.backends.lava import ENGINE_NETX, ENGINE_PROCESSES, plan_reset_interval, run_lava
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,6 @@ def test_three_samples_equal_the_numba_core(exported, capsys):
     assert result["recorded"]["accuracy"] == trial.metrics["test_accuracy"]
     assert result["rerun_alone"] == []
     # the same 3 samples, evaluated the way the trial evaluated them (hardware_accuracy on the numba core)
-    from codesign.deploy.deployment import load_deployment
     from codesign.training import hardware_accuracy
 
     deployment = load_deployment(directory)
@@ -117,42 +118,49 @@ def test_netx_resets_with_a_gap_equal_fresh_runs_and_spills_are_caught(tmp_path)
     path = network.to_netx(tmp_path / "delayed.net")
     network = Network.from_netx(path)
     spikes = (np.random.default_rng(4).random((2, 4, 10)) < 0.4).astype(np.uint8)
-    padded = pad(spikes, pipeline_delay_steps(network))
+    padded = append_silence(spikes, pipeline_delay_steps(network))
     fresh = simulate(network, padded, backend="numba", record_layers=True)
     period = plan_reset_interval(network, padded)
     assert period > padded.shape[2]  # this network keeps firing after its input: it needs a longer gap
 
-    planned = run_in_lava(path, network, padded, period)
-    assert planned.engine == ENGINE_NETX and planned.rerun_alone == []
-    assert all(np.array_equal(a, b) for a, b in zip(planned.layers, fresh.layers))
-    assert planned.counts.to_dict() == fresh.counts.to_dict()
+    planned = run_lava(network, padded, netx_path=path, reset_interval=period)
+    assert planned.engine == ENGINE_NETX and planned.reset_interval == period and planned.rerun_alone == []
+    assert all(np.array_equal(a, b) for a, b in zip(planned.result.layers, fresh.layers))
+    assert planned.result.counts.to_dict() == fresh.counts.to_dict()
 
     # too short a gap: spikes in flight spill into the next sample; the check sees it and re-runs those alone
-    short = run_in_lava(path, network, padded, padded.shape[2])
+    short = run_lava(network, padded, netx_path=path, reset_interval=padded.shape[2])
     assert short.rerun_alone == [1], "the spill into sample 1 should have been detected"
-    assert all(np.array_equal(a, b) for a, b in zip(short.layers, fresh.layers))
-    assert short.counts.to_dict() == fresh.counts.to_dict()
+    assert all(np.array_equal(a, b) for a, b in zip(short.result.layers, fresh.layers))
+    assert short.result.counts.to_dict() == fresh.counts.to_dict()
 
 
-def test_a_network_with_bias_runs_through_the_lava_backend(tmp_path):
+def test_a_network_with_bias_runs_as_lava_processes(tmp_path):
     rng = np.random.default_rng(5)
     layers = (DenseLayer(weights=rng.integers(-20, 60, (6, 4)), du=400, dv=400, vth=50, bias=rng.integers(0, 30, 6)),
               DenseLayer(weights=rng.integers(-20, 60, (3, 6)), du=400, dv=400, vth=50))
     network = Network(layers)
     path = network.to_netx(tmp_path / "bias.net")
     network = Network.from_netx(path)
-    padded = pad((rng.random((2, 4, 8)) < 0.4).astype(np.uint8), pipeline_delay_steps(network))
-    run = run_in_lava(path, network, padded)
+    padded = append_silence((rng.random((2, 4, 8)) < 0.4).astype(np.uint8), pipeline_delay_steps(network))
+    run = run_lava(network, padded, netx_path=path)
     fresh = simulate(network, padded, backend="numba", record_layers=True)
-    assert run.engine == ENGINE_BACKEND and np.array_equal(run.output, fresh.output)
-    assert run.counts.to_dict() == fresh.counts.to_dict()
+    assert run.engine == ENGINE_PROCESSES and np.array_equal(run.result.output, fresh.output)
+    assert run.result.counts.to_dict() == fresh.counts.to_dict()
+
+
+def test_exports_that_name_the_old_engine_module_still_load(tmp_path):
+    delayed_network().to_netx(tmp_path / "network.net")
+    deployment = {"encoder": {"name": "rate"}, "dataset": {"name": "iris"}, "timesteps": 5,
+                  "lava": {"engine": "hw_models.lava_backend", "reset_interval": None}}
+    (tmp_path / "deployment.json").write_text(json.dumps(deployment))
+    assert load_deployment(tmp_path).lava == {"engine": ENGINE_PROCESSES, "reset_interval": None}
 
 
 def test_the_readme_plain_lava_recipe_gives_the_same_predictions(exported):
     """The README's plain-Lava snippet (netx + RingBuffers + Loihi2SimCfg) is what a user copies: run it."""
     import re
 
-    from codesign.deploy.deployment import load_deployment
     from hw_models.lava_compat import import_lava_dl
 
     directory, _ = exported

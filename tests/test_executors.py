@@ -3,10 +3,10 @@
 import os
 import time
 
+import _executor_tasks as tasks
 import psutil
 import pytest
 
-import _executor_tasks as tasks
 from codesign.errors import CodesignError
 from codesign.run.executors import (
     DaskExecutor,

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_sweep import config_dict, run_sweep
 
 from codesign.cli import main
 from codesign.config import parse_config
-from codesign.errors import CodesignError
 from codesign.deploy.export import export_trial
 from codesign.deploy.select import parse_rule, select_trial
+from codesign.errors import CodesignError
 from codesign.study.storage import Study
 from hw_models import Network, dense_network
-
-from _tiny_sweep import config_dict, run_sweep
 
 # (accuracy, energy) per crafted trial; None = a failed trial. Front: 0, 1, 2, 5 (5 ties 1).
 KNOWN = [(0.9, 3.0), (0.8, 1.0), (0.5, 0.5), (0.7, 2.0), None, (0.8, 1.0)]

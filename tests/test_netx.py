@@ -7,13 +7,12 @@ import os
 import h5py
 import numpy as np
 import pytest
+from _lava_helpers import export_slayer_network, random_spikes
 
 from hw_models import DenseLayer, HardwareError, Network, NetxFormatError
+from hw_models.backends.lava import run_netx_per_sample
 from hw_models.lava_compat import ensure_lava_importable
-from hw_models.lava_runner import run_netx_in_lava
 from hw_models.netx import optimize_weight_bits
-
-from _lava_helpers import export_slayer_network, random_spikes
 
 
 @pytest.mark.lava
@@ -29,8 +28,8 @@ def test_lava_dl_export_round_trip_runs_identically_in_lava(tmp_path, delay):
     assert Network.from_netx(rewritten).equals(network)
 
     spikes = random_spikes(2, 12, 24, density=0.4, seed=1)
-    expected = run_netx_in_lava(original, spikes)
-    actual = run_netx_in_lava(rewritten, spikes)
+    expected = run_netx_per_sample(original, spikes)
+    actual = run_netx_per_sample(rewritten, spikes)
     assert expected.sum() > 5, "the test network must actually spike"
     np.testing.assert_array_equal(actual, expected)
 

@@ -16,9 +16,10 @@ import shutil
 import subprocess
 
 import pytest
+from test_export import crafted_study
 
 from codesign.cli import main
-from test_export import crafted_study
+from codesign.errors import CodesignError
 
 # 3 objectives (pairwise Pareto panels), a failed trial, 8 trials with values
 THREE = {"accuracy": "maximize", "energy_per_inference_uj": "minimize", "latency_us": "minimize"}
@@ -113,13 +114,19 @@ def test_bad_input(tmp_path, study3, capsys):
         ([str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "r.html")], "does not exist"),
         ([str(not_a_study), "--out", str(tmp_path / "r.html")], "not a SQLite file"),
         ([str(study3), "--out", str(tmp_path / "no" / "r.html")], "does not exist"),
-        ([str(study3), "--out", str(tmp_path)], "is a folder"),
+        ([str(study3), "--out", str(tmp_path)], f"--out {tmp_path} is a folder"),
+        ([str(study3), "--out", str(tmp_path / "r.html"), "--png", str(study3)], f"--png {study3} exists and is not a folder"),
     ]
     for argv, message in cases:
         assert main(["report", *argv]) == 2
         error = capsys.readouterr().err.strip()
         assert message in error and "Traceback" not in error and len(error.splitlines()) == 1
     assert not (tmp_path / "r.html").exists()
+    from codesign.report import write_report
+
+    with pytest.raises(CodesignError, match="is a folder") as error:  # the library names no flag
+        write_report(study3, tmp_path)
+    assert "--" not in str(error.value)
 
 
 def test_chromium_is_found_where_make_test_installs_it():

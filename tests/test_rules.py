@@ -1,6 +1,7 @@
 """One grammar for outcome rules: config constraints, the optimizer, and export --pick agree."""
 
 import pytest
+from test_config import with_change
 
 from codesign.config import parse_config
 from codesign.deploy.select import parse_rule
@@ -8,7 +9,6 @@ from codesign.errors import CodesignError
 from codesign.rules import Comparison, parse_conjunction, parse_constraint
 from codesign.search.samplers import RandomSampler
 from codesign.search.space import Real, Space
-from test_config import with_change
 
 SPELLINGS = ["cores <= 64", "cores<=64", "  cores<= 64 ", "cores <=64.0", "cores <= 6.4e1"]
 

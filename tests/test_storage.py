@@ -13,15 +13,10 @@ import time
 import pytest
 
 from codesign.errors import CodesignError
-from codesign.study.storage import (
-    CONFIG_HASH_EXCLUDED_KEYS,
-    INTERRUPTED_ERROR,
-    SCHEMA_VERSION,
-    TRIAL_STATES,
-    StoredTrial,
-    Study,
-    config_hash,
-)
+from codesign.study.base import INTERRUPTED_ERROR
+from codesign.study.identity import StudyMismatchError
+from codesign.study.storage import CONFIG_HASH_EXCLUDED_KEYS, SCHEMA_VERSION, Study, config_hash
+from codesign.study.trial import STATES, Trial
 
 CONFIG = {
     "dataset": {"name": "moving_dot", "samples": 64},
@@ -72,10 +67,10 @@ def test_every_field_round_trips(study, tmp_path):
 
     with Study.open(tmp_path / "s.db") as again:
         t = again.trial(0)
-        assert isinstance(t, StoredTrial)
+        assert isinstance(t, Trial)
         assert t.number == 0 and t.state == "complete" and t.params == params and t.seed == 1234
         assert t.values == values and t.metrics == metrics and t.counts == counts and t.timings == timings
-        assert t.artifact_path == "trial_0/net.h5" and t.worker == "host:123" and t.error is None
+        assert t.artifact_path == "trial_0/net.h5" and t.worker == "host:123" and t.reason is None
         assert t.created_at <= t.started_at <= t.finished_at
         assert again.artifact_file(t.artifact_path) == tmp_path / "s_artifacts" / "trial_0" / "net.h5"
 
@@ -88,7 +83,8 @@ def test_numpy_values_and_error_states(study):
     for state in ("failed", "infeasible", "pruned"):
         n = study.add_trial({"x": state}, seed=0)
         study.finish(n, state, error=f"because {state}")
-        assert study.trial(n).state == state and study.trial(n).error == f"because {state}"
+        assert study.trial(n).state == state and study.trial(n).reason == f"because {state}"
+        assert study.trial(n).error == study.trial(n).reason  # the storage column's name, read-only
     assert study.counts_by_state() == {"pending": 0, "running": 0, "complete": 1, "failed": 1,
                                        "infeasible": 1, "pruned": 1}
     assert [t.number for t in study.trials(["failed", "pruned"])] == [1, 3]
@@ -140,7 +136,7 @@ def test_recover_interrupted(tmp_path, policy):
             if policy == "requeue":
                 assert t.state == "pending" and t.started_at is None and t.worker is None
             else:
-                assert t.state == "failed" and t.error == INTERRUPTED_ERROR
+                assert t.state == "failed" and t.reason == INTERRUPTED_ERROR
         if policy == "requeue":  # a requeued trial runs again and finishes normally
             s.mark_running(running)
             s.finish(running, "complete", values={"accuracy": 0.7})
@@ -187,12 +183,13 @@ def test_open_or_create_refuses_a_different_config_naming_keys(tmp_path):
     path = tmp_path / "s.db"
     Study.create(path, config=CONFIG, seed=5).close()
     changed = {**CONFIG, "space": {"weight_bits": [1, 8]}, "training": {"epochs": 3}}
-    with pytest.raises(CodesignError) as err:
+    with pytest.raises(StudyMismatchError) as err:
         Study.open_or_create(path, config=changed, seed=5)
     msg = str(err.value)
-    assert "'space'" in msg and "'training'" in msg and "--force-new" in msg and str(path) in msg
+    assert "'space'" in msg and "'training'" in msg and str(path) in msg
     assert "'dataset'" not in msg and "'budget'" not in msg
-    with pytest.raises(CodesignError, match=r"seed \(5 stored, 6 given\)"):
+    assert "--" not in msg  # the library describes; only the CLI names flags (test_sweep checks its hint)
+    with pytest.raises(StudyMismatchError, match=r"seed \(5 stored, 6 given\)"):
         Study.open_or_create(path, config=CONFIG, seed=6)
 
 
@@ -306,7 +303,7 @@ WRITER = textwrap.dedent(
 )
 
 
-def _whole(t: StoredTrial) -> None:
+def _whole(t: Trial) -> None:
     n = t.number
     assert t.params == {"i": n, "blob": "p" * (n % 97)} and t.seed == n
     if t.state == "complete":
@@ -348,6 +345,15 @@ def test_sigkill_while_writing_leaves_only_whole_trials(tmp_path):
         for t in trials:
             _whole(t)
         assert sum(t.state != "complete" for t in trials) <= 1
-        assert trials[-1].state in TRIAL_STATES
+        assert trials[-1].state in STATES
         recovered = s.recover_interrupted("fail")
         assert len(recovered) <= 1 and s.counts_by_state()["running"] == 0
+
+
+def test_the_file_accepts_exactly_the_trial_states(study):
+    """The schema's CHECK and codesign.study.trial.STATES must agree (a new state needs a migration)."""
+    n = study.add_trial({}, seed=0)
+    for state in STATES:
+        study._conn.execute("UPDATE trials SET state = ? WHERE number = ?", (state, n))
+    with pytest.raises(sqlite3.IntegrityError):
+        study._conn.execute("UPDATE trials SET state = 'done' WHERE number = ?", (n,))

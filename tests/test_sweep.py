@@ -16,16 +16,17 @@ import time
 from pathlib import Path
 
 import pytest
+from _tiny_sweep import TOML, config_dict, write_config
 
+from codesign.cli import main
 from codesign.config import parse_config
 from codesign.errors import CodesignError
 from codesign.run.executors import DaskExecutor
-from codesign.study.storage import Study
-from codesign.run.sweep import SweepRunner
 from codesign.run.pipeline import run_trial
+from codesign.run.sweep import SweepRunner
+from codesign.study.storage import Study
 from hw_models import Network
 
-from _tiny_sweep import TOML, config_dict, write_config
 
 def codesign(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "codesign", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
@@ -75,6 +76,28 @@ def test_changed_config_is_refused_unless_force_new(tmp_path):
     runner = SweepRunner(changed, study_path, force_new=True, trials=1)
     assert runner.study.trials() == []
     assert list(tmp_path.glob("study.sqlite.*.bak"))
+
+
+def test_the_cli_names_the_flags_the_library_leaves_out(tmp_path, capsys):
+    """The library describes the problem; `codesign sweep` adds which flag changes it."""
+    config_path = write_config(tmp_path)
+    other = tmp_path / "other.sqlite"
+    Study.create(other, config={"another": "study"}, seed=1).close()
+    with pytest.raises(CodesignError) as error:
+        SweepRunner(parse_config(config_dict()), other)
+    assert "holds a different study" in str(error.value) and "--" not in str(error.value)
+    assert main(["sweep", str(config_path), "--study", str(other)]) == 2
+    printed = capsys.readouterr().err
+    assert "holds a different study" in printed and "pass --force-new" in printed and "Traceback" not in printed
+
+    with pytest.raises(CodesignError, match="at least 1 trial, got 0") as error:
+        SweepRunner(parse_config(config_dict()), tmp_path / "none.sqlite", trials=0)
+    assert "--" not in str(error.value) and not (tmp_path / "none.sqlite").exists()
+    assert main(["sweep", str(config_path), "--study", str(tmp_path / "none.sqlite"), "--trials", "0"]) == 2
+    assert "--trials 0 must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["status", str(other), "--state", "done"])
+    assert exit_.value.code == 2 and "invalid choice: 'done'" in capsys.readouterr().err
 
 
 def test_bad_candidates_end_as_failed_infeasible_or_pruned_trials(tmp_path):

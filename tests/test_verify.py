@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 
 import numpy as np
 import pytest
-
 from _lava_helpers import export_slayer_network
+
 from codesign.cli import main
-from hw_models import dense_network
-from hw_models import simulation as simulate_module
-from hw_models.simulation import SimulationResult
+from hw_models import SimulationResult, dense_network
+from hw_models.backends import BACKENDS, numba_core
 
 
 @pytest.fixture
@@ -28,18 +26,17 @@ def net_file(tmp_path):
 
 
 def numba_instead_of_lava(monkeypatch, corrupt=False):
-    """Stand in for the Lava backend (no Lava run), optionally flipping one output spike."""
-    lava_backend = importlib.import_module("hw_models.lava_backend")
+    """Register the numba core under the name "lava" (no Lava run), optionally flipping one output spike."""
 
-    def fake(network, spikes, record_layers):
-        result = simulate_module._simulate_numba(network, spikes, record_layers)
+    def stand_in(network, spikes, record_layers, cache):
+        result = numba_core.simulate(network, spikes, record_layers)
         if corrupt:
             layers = [layer.copy() for layer in result.layers]
             layers[-1][0, 0, -1] ^= 1
             result = SimulationResult(output=layers[-1], layers=layers, counts=result.counts, backend="lava")
         return result
 
-    monkeypatch.setattr(lava_backend, "simulate_lava", fake)
+    monkeypatch.setitem(BACKENDS, "lava", stand_in)
 
 
 def test_agreement_exits_zero_with_a_table(net_file, monkeypatch, capsys):

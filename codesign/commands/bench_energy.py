@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hw_models.backends import BACKENDS
 from hw_models.errors import HardwareError
 
 NAME = "bench-energy"
@@ -29,22 +30,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--timesteps", type=int, default=None, help="random input: steps per inference (default 100); export: overrides deployment.json")
     parser.add_argument("--samples", type=int, default=None, help="inferences to run (default 16 for random input; export: the whole test split)")
     parser.add_argument("--seed", type=int, default=0, help="random input seed (default 0)")
-    parser.add_argument("--backend", default="numba", choices=("numba", "lava", "brian2"), help="backend that runs the network (default numba)")
+    parser.add_argument("--backend", default="numba", choices=tuple(BACKENDS), help="backend that runs the network (default numba)")
     parser.add_argument("--profile", default=None, help="chip profile name (loihi1, loihi2) or path to a .toml profile (default loihi2, or the export's)")
     parser.add_argument("--neurons-per-core", type=int, default=None, help="cap on neurons per core for the mapping (default: the chip's limit)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
 
 
 def run(args) -> int:
-    from hw_models import estimate_energy, load_profile, map_network
-    from hw_models.simulation import simulate
+    from hw_models import load_profile
+    from hw_models.energy import measure_energy
 
     network, spikes, profile_name, source = load_target(args)
     profile = load_profile(args.profile or profile_name or "loihi2")
-    result = simulate(network, spikes, backend=args.backend, profile=profile)
     neurons_per_core = args.neurons_per_core if args.neurons_per_core is not None else source.get("neurons_per_core")
-    mapping = map_network(network, profile, neurons_per_core=neurons_per_core)
-    report = estimate_energy(result.counts, mapping)
+    report = measure_energy(network, spikes, profile, backend=args.backend, neurons_per_core=neurons_per_core)
     payload = {
         "target": str(args.target),
         "backend": args.backend,
@@ -62,6 +61,7 @@ def run(args) -> int:
 def load_target(args) -> tuple:
     """(network, spikes (batch, n_in, T), profile named by the target or None, input description)."""
     from hw_models import Network
+    from hw_models.backends import bernoulli_spikes
 
     target = Path(args.target)
     if not target.exists():
@@ -81,8 +81,7 @@ def load_target(args) -> tuple:
             raise HardwareError(f"--rate must be a probability in [0, 1], got {args.rate}")
         samples = _positive("--samples", 16 if args.samples is None else args.samples)
         timesteps = _positive("--timesteps", 100 if args.timesteps is None else args.timesteps)
-        rng = np.random.default_rng(args.seed)
-        spikes = (rng.random((samples, network.n_inputs, timesteps)) < args.rate).astype(np.uint8)
+        spikes = bernoulli_spikes(samples, network.n_inputs, timesteps, args.rate, args.seed)
         source = {"kind": "bernoulli", "rate": args.rate, "samples": samples, "timesteps": timesteps, "seed": args.seed}
     return network, spikes, None, source
 
@@ -93,7 +92,8 @@ def _load_export(directory: Path, args) -> tuple:
     from codesign.deploy.deployment import load_deployment
 
     deployment = load_deployment(directory)
-    spikes, _ = deployment.inputs(args.samples, args.timesteps)
+    samples = None if args.samples is None else _positive("--samples", args.samples)
+    spikes, _ = deployment.inputs(samples, args.timesteps)
     spikes = deployment.padded(spikes)
     source = {
         "kind": "export",

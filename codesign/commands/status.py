@@ -10,9 +10,11 @@ HELP = "table of a study's trials"
 
 
 def add_arguments(parser) -> None:
+    from codesign.study.trial import STATES
+
     parser.add_argument("study", type=Path, help="study file (SQLite)")
     parser.add_argument("--json", action="store_true", help="print the trials as JSON")
-    parser.add_argument("--state", action="append", help="only trials in this state (repeatable)")
+    parser.add_argument("--state", action="append", choices=STATES, help="only trials in this state (repeatable)")
 
 
 def run(args) -> int:
@@ -30,7 +32,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"counts": counts, "trials": [
             {"number": t.number, "state": t.state, "on_front": t.number in front, "values": t.values,
-             "params": t.params, "error": t.error, "timings": t.timings, "artifact_path": t.artifact_path}
+             "params": t.params, "error": t.reason, "timings": t.timings, "artifact_path": t.artifact_path}
             for t in trials]}, indent=2))
         return 0
     table = Table(title=f"{args.study}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
@@ -48,7 +50,7 @@ def run(args) -> int:
             f"{t.number}{marker}", t.state,
             *[f"{t.values[name]:.4g}" if t.values and name in t.values else "-" for name in objectives],
             format_params(t.params, varying),
-            f"{(t.timings or {}).get('total_s', 0):.1f}", (t.error or "").splitlines()[0][:60] if t.error else "",
+            f"{(t.timings or {}).get('total_s', 0):.1f}", t.reason.splitlines()[0][:60] if t.reason else "",
         )
     Console().print(table)
     Console().print("* on the Pareto front; params shown are those that differ between trials")

@@ -33,17 +33,25 @@ def run(args) -> int:
     from rich.console import Console
 
     from codesign.config import load_config
+    from codesign.errors import CodesignError
     from codesign.run.progress import SweepDisplay
-    from codesign.study.results import pareto_trials
     from codesign.run.sweep import SweepRunner
+    from codesign.study.identity import StudyMismatchError
+    from codesign.study.results import pareto_trials
 
+    if args.trials is not None and args.trials < 1:
+        raise CodesignError(f"--trials {args.trials} must be at least 1")
     config = load_config(args.config)
     study_path = args.study or Path("studies") / f"{config['study']['name']}.sqlite"
     study_path.parent.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True, quiet=args.json)
     display = SweepDisplay(console, config.objectives)
-    runner = SweepRunner(config, study_path, trials=args.trials, timeout_s=args.timeout, workers=args.workers,
-                         scheduler=args.scheduler, force_new=args.force_new, display=display)
+    try:
+        runner = SweepRunner(config, study_path, trials=args.trials, timeout_s=args.timeout, workers=args.workers,
+                             scheduler=args.scheduler, force_new=args.force_new, display=display)
+    except StudyMismatchError as error:
+        raise CodesignError(f"{error}; pass --force-new to move the old study aside and start a new one, "
+                            "or --study for another study file") from None
     for note in runner.notes:
         console.print(f"[yellow]{note}")
     with display:

@@ -10,9 +10,6 @@ spikes and counts agree.
 from __future__ import annotations
 
 import json
-import time
-
-import numpy as np
 
 from hw_models.errors import HardwareError
 
@@ -30,47 +27,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of a table")
 
 
-def compare(network, spikes, profile="loihi2") -> dict:
-    """Run both backends on `spikes`; per-layer spike agreement and count agreement, JSON-able."""
-    from hw_models.activity import COUNT_FIELDS
-    from hw_models.simulation import simulate
-
-    started = time.perf_counter()
-    mine = simulate(network, spikes, backend="numba", record_layers=True, profile=profile)
-    numba_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    lava = simulate(network, spikes, backend="lava", record_layers=True, profile=profile)
-    lava_seconds = time.perf_counter() - started
-    layers = []
-    for index, (layer, ours, theirs) in enumerate(zip(network.layers, mine.layers, lava.layers)):
-        differ = np.argwhere(ours != theirs)
-        layers.append(
-            {
-                "layer": index,
-                "name": layer.name,
-                "neurons": layer.n_out,
-                "numba_spikes": int(ours.sum()),
-                "lava_spikes": int(theirs.sum()),
-                "mismatches": int(len(differ)),
-                "agreement": 1.0 - len(differ) / max(ours.size, 1),
-                "first_mismatch": [int(i) for i in differ[0]] if len(differ) else None,
-            }
-        )
-    count_mismatches = [
-        name for name in COUNT_FIELDS if not np.array_equal(getattr(mine.counts, name), getattr(lava.counts, name))
-    ]
-    return {
-        "layers": layers,
-        "counts_agree": not count_mismatches,
-        "count_mismatches": count_mismatches,
-        "match": not count_mismatches and all(entry["mismatches"] == 0 for entry in layers),
-        "seconds": {"numba": numba_seconds, "lava": lava_seconds},
-    }
-
-
 def run(args) -> int:
+    from hw_models.backends import append_silence, bernoulli_spikes, pipeline_delay_steps
+    from hw_models.backends.compare import compare_backends
     from hw_models.network import Network
-    from hw_models.simulation import pipeline_delay_steps
 
     if args.samples < 1:
         raise HardwareError(f"--samples must be at least 1, got {args.samples}")
@@ -80,9 +40,7 @@ def run(args) -> int:
         raise HardwareError(f"--rate is a spike probability per step and must lie in [0, 1], got {args.rate}")
     network = Network.from_netx(args.net).validate(args.profile)
     flush = pipeline_delay_steps(network)
-    rng = np.random.default_rng(args.seed)
-    spikes = np.zeros((args.samples, network.n_inputs, args.timesteps + flush), dtype=np.uint8)
-    spikes[:, :, : args.timesteps] = rng.random((args.samples, network.n_inputs, args.timesteps)) < args.rate
+    spikes = append_silence(bernoulli_spikes(args.samples, network.n_inputs, args.timesteps, args.rate, args.seed), flush)
     report = {
         "network": str(args.net),
         "shape": list(network.shape),
@@ -92,7 +50,7 @@ def run(args) -> int:
         "rate": args.rate,
         "seed": args.seed,
         "input_spikes": int(spikes.sum()),
-    } | compare(network, spikes, args.profile)
+    } | compare_backends(network, spikes, args.profile)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

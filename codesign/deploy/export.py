@@ -103,7 +103,7 @@ def deployment_record(trial, network, selection: Selection, config, context: dic
     """deployment.json before its sample count and Lava plan are known."""
     from codesign.run.pipeline import encoding_seed
     from codesign.run.search_space import split_params
-    from hw_models.simulation import pipeline_delay_steps
+    from hw_models import pipeline_delay_steps
 
     params = split_params(trial.params)
     metrics = trial.metrics or {}
@@ -163,7 +163,7 @@ def metrics_record(trial) -> dict:
 
 
 def _write_json(path: Path, data) -> None:
-    from codesign.study.storage import _json_default
+    from codesign.study.codec import json_default as _json_default
 
     path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
 

@@ -21,6 +21,7 @@ import numpy as np
 from codesign.errors import CodesignError
 from codesign.rules import Comparison, metric_value, parse_conjunction
 
+
 def known_metrics(trials, objectives) -> list[str]:
     names = set(objectives)
     for trial in trials:

@@ -131,24 +131,23 @@ def build_figures(study) -> tuple[dict[str, bytes], dict[str, str], dict]:
 def parameter_importance(study) -> tuple[dict, str | None]:
     """Per-objective importance from the GP the study's own history fits; (scores, None) or ({}, why not)."""
     from codesign.config import parse_config
+    from codesign.run.search_space import build_space, sampler_for
     from codesign.search.optimizer import BayesianOptimizer
     from codesign.study.results import complete_trials
-    from codesign.run.search_space import build_space
-    from codesign.run.sweep import build_optimizer, tell_stored
+    from codesign.study.trial import COMPLETE, INFEASIBLE
 
-    observed = [t for t in study.trials() if t.state in ("complete", "infeasible") and t.values]
-    done = complete_trials(study.trials(), study.config["objectives"])
+    trials = study.trials()
+    observed = [t for t in trials if t.state in (COMPLETE, INFEASIBLE) and t.values]
+    done = complete_trials(trials, study.config["objectives"])
     if len(observed) < 3:
         return {}, (f"parameter importance needs at least 3 trials with objective values to fit the surrogate; "
                     f"this study has {len(observed)} ({len(done)} complete)")
     try:
         config = parse_config(study.config)
-        optimizer = build_optimizer(config, study)
+        optimizer = sampler_for(config, study)
         if not isinstance(optimizer, BayesianOptimizer):  # random/sobol/grid studies: fit the same GP anyway
             optimizer = BayesianOptimizer(build_space(config), objectives=config.objectives,
-                                          constraints=config.constraints, seed=config.seed)
-            for stored in study.trials():
-                tell_stored(optimizer, config, stored)
+                                          constraints=config.constraints, seed=config.seed, study=study)
         scores = optimizer.importance()
     except CodesignError as error:
         return {}, f"parameter importance is not available: {error}"
@@ -181,7 +180,7 @@ def trial_table(trials, front, objectives: dict[str, str]) -> str:
         cells += [_cell((t.values or {}).get(name)) for name in objectives]
         cells.append(_cell((t.metrics or {}).get("test_accuracy")))
         cells += [_cell((t.params or {}).get(name)) for name in params]
-        cells.append(_cell(t.error.splitlines()[0][:160] if t.error else None))
+        cells.append(_cell(t.reason.splitlines()[0][:160] if t.reason else None))
         out.append(f'<tr class="{"front" if on_front else ""}">' + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -227,7 +226,7 @@ def write_report(study_path, out, png_dir=None) -> dict:
 
     out = Path(out)
     if out.exists() and out.is_dir():
-        raise CodesignError(f"--out {out} is a folder; give the HTML file to write")
+        raise CodesignError(f"the report file {out} is a folder; give the HTML file to write")
     if not out.parent.is_dir():
         raise CodesignError(f"folder for the report {out} does not exist: {out.parent}")
     with Study.open(study_path) as study:
@@ -239,7 +238,7 @@ def write_report(study_path, out, png_dir=None) -> dict:
     if png_dir is not None:
         png_dir = Path(png_dir)
         if png_dir.exists() and not png_dir.is_dir():
-            raise CodesignError(f"--png {png_dir} exists and is not a folder")
+            raise CodesignError(f"the figure folder {png_dir} exists and is not a folder")
         png_dir.mkdir(parents=True, exist_ok=True)
         for name, png in figures.items():
             write_file(png_dir / f"{name}.png", png)

@@ -5,7 +5,9 @@ Parameter names say which family they belong to: `encoder`, `timesteps` and
 hardware names (`weight_bits`, `vth`, `du`, `dv`, `max_delay`, `neurons_per_core`).
 Component parameters are conditional on their component being chosen, so the surrogate
 never sees, say, `population.bins` when the encoder is `rate`. Parameters the config does
-not mention take their declared defaults and stay out of the space.
+not mention take their declared defaults and stay out of the space. `sampler_for` puts the
+configured sampler over a study, so everything that searches or models a sweep's space
+builds it the same way.
 """
 
 from __future__ import annotations
@@ -52,6 +54,23 @@ def build_space(config: SweepConfig) -> Space:
         if param != "profile":
             dimensions[param] = _dimension(spec, declared[param])
     return Space(dimensions)
+
+
+def sampler_for(config: SweepConfig, study):
+    """The sampler `run.sampler` names, over `study` (its trials are the sampler's history):
+    what the sweep asks, and what the report and benchmarks fit their models with."""
+    from codesign.search.optimizer import BayesianOptimizer
+    from codesign.search.samplers import GridSampler, RandomSampler, SobolSampler
+
+    run = config["run"]
+    common = dict(objectives=config.objectives, constraints=config.constraints, seed=config.seed, study=study)
+    space = build_space(config)
+    if run["sampler"] == "bayesian":
+        return BayesianOptimizer(space, n_initial=run["n_initial"] or None, reference_point=run.get("reference_point"),
+                                 **common)
+    if run["sampler"] == "grid":
+        return GridSampler(space, points_per_dim=run["grid_points"], **common)
+    return {"random": RandomSampler, "sobol": SobolSampler}[run["sampler"]](space, **common)
 
 
 @dataclass(frozen=True)

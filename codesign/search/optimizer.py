@@ -2,11 +2,11 @@
 
 Per proposal: one GP per objective (on Yeo-Johnson-warped minimization values), one per
 constrained metric, and one on success/failure labels once something has crashed, all
-fitted on the history (cached on it); pending trials enter as Kriging-believer fantasies
-(observed at their predicted mean), so `ask(n)` spreads a batch. The score is exact
-expected hypervolume improvement (<= 3 objectives) or ParEGO's expected improvement of a
-random augmented-Chebyshev scalarization (> 3), times the probability that the constraints
-hold and that the trial does not fail. EHVI's reference point is the user's
+fitted on the study's history (cached on it); pending and running trials enter as
+Kriging-believer fantasies (observed at their predicted mean), so `ask(n)` spreads a batch.
+The score is exact expected hypervolume improvement (<= 3 objectives) or ParEGO's expected
+improvement of a random augmented-Chebyshev scalarization (> 3), times the probability that
+the constraints hold and that the trial does not fail. EHVI's reference point is the user's
 `reference_point` (the worst value of each objective still worth having), else just beyond
 the worst value observed, which also credits extremes nobody wants (a corner with two
 objectives at 0 and the third at its worst). The first `n_initial` trials are a scrambled
@@ -14,8 +14,8 @@ Sobol design. The acquisition is maximized over a Sobol design plus perturbation
 Pareto set; in cubes of 4+ dimensions at several scales, and every other proposal searches
 only around the Pareto set (a trust-region-like local step), which keeps EHVI from spending
 the budget on the corners of a high-dimensional cube where the GPs are most uncertain.
-Everything random is drawn from (seed, number of trials so far), so a rebuilt optimizer
-replays its proposals.
+Everything random is drawn from (seed, number of trials so far), so an optimizer on a
+resumed study proposes what an uninterrupted one would have.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from codesign.errors import CodesignError
 from codesign.search.acquisition import (
     ExpectedHypervolumeImprovement,
     ExpectedImprovement,
@@ -35,20 +36,30 @@ from codesign.search.acquisition import (
     optimize_acquisition,
     random_simplex_weights,
 )
-from codesign.errors import CodesignError
 from codesign.search.pareto import is_non_dominated
 from codesign.search.samplers import (
     Constraint,
     GridSampler,
+    History,
     RandomSampler,
     Sampler,
     SobolSampler,
-    Trial,
-    _number,
+    checked_number,
     sobol_point,
 )
 from codesign.search.space import Space
 from codesign.search.surrogate import GPSurrogate, torch_threads
+from codesign.study.base import StudyStorage
+from codesign.study.trial import UNFINISHED, Trial
+
+
+def _metric_value(trial: Trial, name: str) -> float | None:
+    """A constraint's metric as measured by `trial` (an objective's value first), or None when it
+    reported none that is a finite number (stored metrics may hold text, dicts or nothing)."""
+    value = trial.values[name] if name in trial.values else trial.metrics.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 class YeoJohnsonWarp:
@@ -95,7 +106,7 @@ class BayesianOptimizer(Sampler):
         space: Space,
         objectives: Mapping[str, str],
         constraints: Sequence[str | Constraint] = (),
-        seed: int = 0,
+        seed: int | None = None,
         n_initial: int | None = None,
         n_candidates: int = 1024,
         gp_restarts: int = 2,
@@ -106,8 +117,9 @@ class BayesianOptimizer(Sampler):
         lengthscale_prior: tuple[float, float] | None = None,
         refine_steps: int = 40,
         reference_point: Mapping[str, float] | None = None,
+        study: StudyStorage | None = None,
     ):
-        super().__init__(space, objectives, constraints, seed)
+        super().__init__(space, objectives, constraints, seed, study)
         if n_initial is None:
             # a small design leaves the budget to the model; 8 rather than 5 in two or three
             # dimensions, or a narrow valley (BraninCurrin's) is missed on a third of the seeds
@@ -148,29 +160,26 @@ class BayesianOptimizer(Sampler):
             raise CodesignError(f"BayesianOptimizer: reference_point has no value for objective {missing[0]!r}")
         values = []
         for name, direction in self.objectives.items():
-            value = _number(f"reference_point[{name!r}]", reference_point[name])
+            value = checked_number(f"reference_point[{name!r}]", reference_point[name])
             if not math.isfinite(value):
                 raise CodesignError(f"BayesianOptimizer: reference_point[{name!r}] = {value!r} must be finite")
             values.append(-value if direction == "maximize" else value)
         return np.array(values)
 
     # --- data ---
-    def _observed(self) -> list[Trial]:
-        """Trials whose objectives were measured (feasible or not): both teach the objective GPs."""
-        return self.trials_in("complete", "infeasible")
-
     def _X(self, trials: Sequence[Trial] | Sequence[dict]) -> np.ndarray:
         rows = [self.space.to_unit(t.params if isinstance(t, Trial) else t) for t in trials]
         return np.stack(rows) if rows else np.zeros((0, self.space.model_dim))
 
-    def fit_models(self) -> dict:
-        """GPs on the current history: {"objectives": {name: gp}, "metrics": {name: gp},
+    def fit_models(self, history: History | None = None) -> dict:
+        """GPs on the study's history: {"objectives": {name: gp}, "metrics": {name: gp},
         "failure": gp or None, "targets": (what the objective GPs model, its warps)}.
         Deterministic in the history, so cached on it."""
-        key = tuple((t.number, t.state) for t in self.trials if t.state != "pending")
+        history = history or self.history()
+        key = tuple((t.number, t.state) for t in history.trials if t.state not in UNFINISHED)
         if self._model_cache is not None and self._model_cache[0] == key:
             return self._model_cache[1]
-        observed = self._observed()
+        observed = history.observed
         if len(observed) < 2:
             raise CodesignError("BayesianOptimizer: need at least 2 trials with values to fit the surrogate")
         with torch_threads(1):
@@ -181,11 +190,11 @@ class BayesianOptimizer(Sampler):
             for c in self.constraints:
                 if c.metric in metrics:
                     continue
-                having = [t for t in observed if c.metric in t.metrics or c.metric in t.values]
+                measured = [(t, _metric_value(t, c.metric)) for t in observed]
+                having = [(t, value) for t, value in measured if value is not None]
                 if len(having) >= 2:
-                    raw = [t.values[c.metric] if c.metric in t.values else t.metrics[c.metric] for t in having]
-                    metrics[c.metric] = self._gp().fit(self._X(having), raw)
-            failed = self.trials_in("failed")
+                    metrics[c.metric] = self._gp().fit(self._X([t for t, _ in having]), [v for _, v in having])
+            failed = history.failures
             failure = None
             if failed:
                 labelled = observed + failed
@@ -211,33 +220,35 @@ class BayesianOptimizer(Sampler):
         return GPSurrogate(restarts=self.gp_restarts, lengthscale_prior=self.lengthscale_prior)
 
     # --- proposal ---
-    def _propose(self, rng: np.random.Generator, pending: list[dict]) -> dict:
-        observed = self._observed()
-        if len(self.trials) < self.n_initial or len(observed) < 2:
-            return self.space.from_cube(sobol_point(self.space.cube_dim, self.seed, len(self.trials)))
+    def _propose(self, rng: np.random.Generator, history: History) -> dict:
+        if len(history.trials) < self.n_initial or len(history.observed) < 2:
+            return self.space.from_cube(sobol_point(self.space.cube_dim, self.seed, len(history.trials)))
+        pending = [t.params for t in history.pending]
         with torch_threads(1):
-            score, anchors = self._acquisition(rng, pending)
-            exclude = np.vstack([self._X(self.trials), self._X(pending)])
+            score, anchors = self._acquisition(rng, history)
+            exclude = np.vstack([self._X(history.trials), self._X(pending)])
             x, _ = optimize_acquisition(
                 score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates,
                 gradient_steps=self.refine_steps,
-                **self._search_region(),
+                **self._search_region(history),
             )
         return self.space.from_unit(x)
 
-    def _search_region(self) -> dict:
+    def _search_region(self, history: History) -> dict:
         """Low-dimensional cubes are covered by the global design; from LOCAL_MIN_DIM columns on,
         candidates around the Pareto set come at several scales and every LOCAL_EVERY-th
         proposal searches only there (the corners are where the GPs are most uncertain)."""
         if self.space.cube_dim < LOCAL_MIN_DIM:
             return {}
-        local = LOCAL_EVERY and len(self.trials) % LOCAL_EVERY == LOCAL_EVERY - 1
+        local = LOCAL_EVERY and len(history.trials) % LOCAL_EVERY == LOCAL_EVERY - 1
         return {"anchor_scales": ANCHOR_SCALES, "local_radius": LOCAL_RADIUS if local else None}
 
-    def _acquisition(self, rng: np.random.Generator, pending: list[dict]):
-        """The score to maximize over model-space points, and anchor points for local search."""
-        models = self.fit_models()
-        observed = self._observed()
+    def _acquisition(self, rng: np.random.Generator, history: History):
+        """The score to maximize over model-space points, and anchor points for local search.
+        Pending and running trials enter as Kriging-believer fantasies."""
+        models = self.fit_models(history)
+        observed = history.observed
+        pending = [t.params for t in history.pending]
         names, m = self.objective_names, len(self.objectives)
         Y, warps = models["targets"]  # fitting the warps' lambdas is not cheap: once per history
         low, high = Y.min(axis=0), Y.max(axis=0)
@@ -260,7 +271,7 @@ class BayesianOptimizer(Sampler):
             std = torch.stack([p[1].sqrt() for p in preds], dim=1)
             return (mean - low_t) / scale_t, std / scale_t
 
-        feasible = self.trials_in("complete")
+        feasible = history.feasible
         X_feas = self._X(feasible)
         anchors = None
         use_ehvi = self.acquisition == "ehvi" or (self.acquisition == "auto" and m <= EHVI_MAX_OBJECTIVES)
@@ -338,10 +349,11 @@ class BayesianOptimizer(Sampler):
         model columns."""
         from codesign.search.importance import ard_importance, sobol_importance
 
-        models = self.fit_models()["objectives"]
+        history = self.history()
+        models = self.fit_models(history)["objectives"]
         if method == "ard":
             return {name: ard_importance(gp, self.space) for name, gp in models.items()}
         if method == "sobol":
-            rng = np.random.default_rng([self.seed, len(self.trials), 0x1A7])
+            rng = np.random.default_rng([self.seed, len(history.trials), 0x1A7])
             return {name: sobol_importance(gp, self.space, rng, n_samples) for name, gp in models.items()}
         raise CodesignError(f"importance: method={method!r} is not 'sobol' or 'ard'")

@@ -11,11 +11,12 @@ from typing import Sequence
 import numpy as np
 
 from codesign.search.pareto import hypervolume, is_non_dominated, reference_point, to_minimization
+from codesign.study.trial import COMPLETE, FINISHED
 
 
 def complete_trials(trials: Sequence, objectives: dict[str, str]) -> list:
     """Complete trials that report every objective (feasible by construction: infeasible is its own state)."""
-    return [t for t in trials if t.state == "complete" and all(name in (t.values or {}) for name in objectives)]
+    return [t for t in trials if t.state == COMPLETE and all(name in (t.values or {}) for name in objectives)]
 
 
 def objective_matrix(trials: Sequence, objectives: dict[str, str]) -> np.ndarray:
@@ -42,7 +43,7 @@ def hypervolume_curve(trials: Sequence, objectives: dict[str, str]) -> tuple[lis
     directions = list(objectives.values())
     values = to_minimization(objective_matrix(done, objectives), directions)
     reference = reference_point(values)
-    finished = sorted((t for t in trials if t.state not in ("pending", "running")), key=lambda t: t.number)
+    finished = sorted((t for t in trials if t.state in FINISHED), key=lambda t: t.number)
     position = {t.number: index for index, t in enumerate(done)}
     numbers, volumes, seen = [], [], []
     for trial in finished:

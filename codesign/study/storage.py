@@ -10,39 +10,36 @@ The schema is versioned in the ``meta`` table. Opening a file written by a newer
 the code is refused; an older one is upgraded through ``MIGRATIONS`` (one step per version,
 in the same transaction as the version bump).
 
-Identity of a study is its config hash: sha256 of the canonical JSON of the config without
-the top-level keys in ``CONFIG_HASH_EXCLUDED_KEYS`` ("budget": more trials or a longer
-timeout continue the same study, they do not start a new one).
+Identity of a study is its config hash (`codesign.study.identity`): the same config and seed
+resume the study, a different one is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Mapping
 
 from codesign.errors import CodesignError
+from codesign.study.base import COLUMNS, INTERRUPTED_ERROR, StudyStorage
+from codesign.study.codec import to_json
+from codesign.study.identity import (
+    CONFIG_HASH_EXCLUDED_KEYS,
+    StudyMismatchError,
+    config_differences,
+    config_hash,
+)
+from codesign.study.trial import STATES, sources
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-TRIAL_STATES = ("pending", "running", "complete", "failed", "infeasible", "pruned")
-FINISHED_STATES = ("complete", "failed", "infeasible", "pruned")
-UNFINISHED_STATES = ("pending", "running")
-RECOVERY_POLICIES = ("requeue", "fail")
-INTERRUPTED_ERROR = "interrupted (sweep stopped while this trial ran)"
-
-# Top-level config keys that do not change what a study *is*: changing them resumes.
-CONFIG_HASH_EXCLUDED_KEYS = ("budget",)
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _NOTE_PREFIX = "note:"
@@ -51,6 +48,7 @@ _BUSY_TIMEOUT_MS = 30_000
 # MIGRATIONS[v] upgrades a file at schema version v to v + 1 (runs inside a transaction).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
+# the file format of version 1 (its CHECK lists codesign.study.trial.STATES; a new state needs a migration)
 _SCHEMA_V1 = """
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -75,123 +73,14 @@ CREATE TABLE trials (
 CREATE INDEX trials_by_state ON trials (state);
 """
 
-_TRIAL_COLUMNS = (
-    'number, state, params, "values", metrics, counts, timings, seed, error, '
-    "artifact_path, worker, created_at, started_at, finished_at"
-)
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
 
 
-@dataclass(frozen=True)
-class StoredTrial:
-    """One trial as stored; JSON columns already decoded."""
-
-    number: int
-    state: str
-    params: dict
-    values: dict
-    metrics: dict
-    counts: dict | None
-    timings: dict
-    seed: int
-    error: str | None
-    artifact_path: str | None
-    worker: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINISHED_STATES
+def _marks(items) -> str:
+    return ",".join("?" * len(items))
 
 
-# ---------------------------------------------------------------------------------------
-# JSON and hashing
-
-
-def _json_default(obj: Any) -> Any:
-    # numpy scalars/arrays and torch tensors without importing either
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-
-def _dumps(obj: Any, what: str, *, canonical: bool = False) -> str:
-    try:
-        if canonical:
-            return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
-        return json.dumps(obj, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise CodesignError(f"{what} cannot be stored as JSON: {exc}") from None
-
-
-def _hashed_part(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k not in CONFIG_HASH_EXCLUDED_KEYS}
-
-
-def config_hash(config: dict) -> str:
-    """sha256 of the canonical JSON of `config` without CONFIG_HASH_EXCLUDED_KEYS."""
-    if not isinstance(config, dict):
-        raise CodesignError(f"study config must be a dict, got {type(config).__name__}")
-    text = _dumps(_hashed_part(config), "study config", canonical=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def config_differences(old: dict, new: dict) -> list[str]:
-    """Top-level keys (outside the excluded ones) whose canonical JSON differs."""
-    a, b = _hashed_part(old), _hashed_part(new)
-    diff = []
-    for key in sorted(set(a) | set(b), key=str):
-        if key not in a or key not in b:
-            diff.append(key)
-        elif _dumps(a[key], key, canonical=True) != _dumps(b[key], key, canonical=True):
-            diff.append(key)
-    return diff
-
-
-def _number_dict(d: Any, what: str, *, finite: bool) -> dict:
-    if d is None:
-        return {}
-    if not isinstance(d, dict):
-        raise CodesignError(f"{what} must be a dict of name -> number, got {type(d).__name__}")
-    out = {}
-    for name, v in d.items():
-        if isinstance(v, bool) or (not isinstance(v, (int, float)) and not hasattr(v, "__float__")):
-            raise CodesignError(f"{what}[{name!r}] = {v!r} is not a number")
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise CodesignError(f"{what}[{name!r}] = {v!r} is not a number") from None
-        if finite and not math.isfinite(f):
-            raise CodesignError(f"{what}[{name!r}] = {f!r} is not finite")
-        out[str(name)] = f
-    return out
-
-
-def _backup_path(path: Path, stamp: str) -> Path:
-    candidate = path.with_name(f"{path.name}.{stamp}.bak")
-    i = 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.{stamp}.bak{i}")
-        i += 1
-    return candidate
-
-
-def _sidecars(path: Path) -> list[Path]:
-    return [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]
-
-
-# ---------------------------------------------------------------------------------------
-# Study
-
-
-class Study:
+class SQLiteStudy(StudyStorage):
     """A study held in one SQLite file; see the module docstring for durability rules.
 
     ``open_note`` says how the study was obtained ("created", "resumed ...", "moved the old
@@ -225,60 +114,19 @@ class Study:
         return conn
 
     @classmethod
-    def create(cls, path, *, config: dict, seed: int, name: str | None = None) -> "Study":
+    def create(cls, path, *, config: dict, seed: int, name: str | None = None) -> "SQLiteStudy":
         """A new study file; refuses to touch an existing one.
 
         Built under a temporary name and linked into place, so a kill mid-create leaves
         either no study or a whole one.
         """
         path = Path(path)
-        if path.exists():
-            raise CodesignError(f"study file {path} already exists (open it, or pass --force-new to replace it)")
-        if not path.parent.is_dir():
-            raise CodesignError(f"directory for study file {path} does not exist: {path.parent}")
-        if isinstance(seed, bool) or not isinstance(seed, int) and not hasattr(seed, "__index__"):
-            raise CodesignError(f"study seed must be an integer, got {seed!r}")
-        seed = int(seed)
-        chash = config_hash(config)
-        config_text = _dumps(config, "study config")
-        name = name if name is not None else path.stem
-        now = time.time()
-
+        _check_new_study_path(path)
+        meta = _initial_meta(config, seed, name if name is not None else path.stem)
         tmp = path.with_name(f".{path.name}.creating-{os.getpid()}-{threading.get_ident()}")
-        for p in [tmp, *_sidecars(tmp)]:
-            p.unlink(missing_ok=True)
         try:
-            conn = cls._connect(tmp)
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")
-                conn.execute("BEGIN IMMEDIATE")
-                for stmt in _SCHEMA_V1.strip().split(";"):  # executescript() would COMMIT early
-                    if stmt.strip():
-                        conn.execute(stmt)
-                rows = {
-                    "schema_version": SCHEMA_VERSION,
-                    "name": name,
-                    "seed": seed,
-                    "config": None,  # raw text below
-                    "config_hash": chash,
-                    "created_at": now,
-                }
-                for key, value in rows.items():
-                    text = config_text if key == "config" else json.dumps(value)
-                    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, text))
-                conn.execute("COMMIT")
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                conn.close()
-            try:
-                os.link(tmp, path)  # fails if someone created `path` meanwhile
-            except FileExistsError:
-                raise CodesignError(f"study file {path} already exists (created concurrently)") from None
-            except OSError:
-                if path.exists():
-                    raise CodesignError(f"study file {path} already exists") from None
-                os.replace(tmp, path)  # filesystems without hard links
+            _write_study_file(tmp, meta)
+            _link_into_place(tmp, path)
         finally:
             for p in [tmp, *_sidecars(tmp)]:
                 p.unlink(missing_ok=True)
@@ -288,40 +136,16 @@ class Study:
         return study
 
     @classmethod
-    def open(cls, path) -> "Study":
+    def open(cls, path) -> "SQLiteStudy":
         """An existing study; refuses missing files, non-studies and newer schemas."""
         path = Path(path)
-        if not path.exists():
-            raise CodesignError(f"study file {path} does not exist")
-        if not path.is_file():
-            raise CodesignError(f"study file {path} is not a file")
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise CodesignError(f"study file {path} cannot be read: {exc}") from None
-        if head != _SQLITE_MAGIC:
-            raise CodesignError(f"{path} is not a SQLite file (so not a study)")
+        _check_is_sqlite_file(path)
         try:
             conn = cls._connect(path)
         except sqlite3.Error as exc:
             raise CodesignError(f"study file {path} cannot be opened: {exc}") from None
         try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not {"meta", "trials"} <= tables:
-                raise CodesignError(f"{path} is a SQLite file but not a study (no meta/trials tables)")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                raise CodesignError(f"{path} is a SQLite file but not a study (no schema_version in meta)")
-            try:
-                version = int(json.loads(row[0]))
-            except (ValueError, TypeError):
-                raise CodesignError(f"{path}: schema_version {row[0]!r} is not an integer") from None
-            if version > SCHEMA_VERSION:
-                raise CodesignError(
-                    f"study file {path} has schema version {version}, newer than this code's "
-                    f"{SCHEMA_VERSION}: upgrade neuro-codesign to open it"
-                )
+            version = _schema_version(conn, path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             if version < SCHEMA_VERSION:
@@ -339,11 +163,11 @@ class Study:
     @classmethod
     def open_or_create(
         cls, path, *, config: dict, seed: int, name: str | None = None, force_new: bool = False
-    ) -> "Study":
+    ) -> "SQLiteStudy":
         """Resume the study at `path` if it is the same study, else refuse (or replace with force_new).
 
         Same config hash and seed -> resume; a changed budget is written back into the stored
-        config. Different -> CodesignError naming the differing top-level keys. With
+        config. Different -> StudyMismatchError naming the differing top-level keys. With
         ``force_new`` the old file and its artifact directory are renamed to
         ``<name>.<UTC timestamp>.bak`` (see ``backup_path`` / ``open_note``) first.
         """
@@ -367,16 +191,14 @@ class Study:
             diffs.append(f"the seed ({study.seed} stored, {int(seed)} given)")
         if diffs:
             study.close()
-            raise CodesignError(
-                f"study file {path} holds a different study ({' and '.join(diffs)} differ from the stored "
-                "study); pass --force-new to move the old study aside and start a new one, or use another "
-                "study path"
+            raise StudyMismatchError(
+                f"study file {path} holds a different study ({' and '.join(diffs)} differ from the stored study)"
             )
         note = f"resumed study {study.name!r} in {path} ({len(study)} trials)"
-        if _dumps(study.config, "study config", canonical=True) != _dumps(config, "study config", canonical=True):
+        if to_json(study.config, "study config", canonical=True) != to_json(config, "study config", canonical=True):
             with study._write() as conn:
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'config'", (_dumps(config, "study config"),))
-            study.config = json.loads(_dumps(config, "study config"))
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'config'", (to_json(config, "study config"),))
+            study.config = json.loads(to_json(config, "study config"))
             note += "; budget updated"
         study.open_note = note
         log.info(note)
@@ -413,18 +235,20 @@ class Study:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> "Study":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def __len__(self) -> int:
         with self._lock:
             return self._conn_or_raise().execute("SELECT COUNT(*) FROM trials").fetchone()[0]
 
     def __repr__(self) -> str:
-        return f"Study(name={self.name!r}, path={str(self.path)!r}, seed={self.seed})"
+        return f"SQLiteStudy(name={self.name!r}, path={str(self.path)!r}, seed={self.seed})"
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    @property
+    def artifact_root(self) -> Path:
+        return _artifact_dir_for(self.path)
 
     @property
     def artifact_dir(self) -> Path:
@@ -437,97 +261,41 @@ class Study:
         """The absolute path of a trial's artifact (stored relative to artifact_dir)."""
         return _artifact_dir_for(self.path) / artifact_path
 
-    # ------------------------------------------------------------------ trials
-    def add_trial(self, params: dict, *, seed: int, state: str = "pending") -> int:
-        """Record an asked trial; returns its number (0, 1, 2, ... in ask order)."""
-        if state not in UNFINISHED_STATES:
-            raise CodesignError(f"a new trial's state must be one of {UNFINISHED_STATES}, got {state!r} (use finish())")
-        if not isinstance(params, dict):
-            raise CodesignError(f"trial params must be a dict, got {type(params).__name__}")
-        params_text = _dumps(params, "trial params")
-        now = time.time()
+    def counts_by_state(self) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        with self._lock:
+            for state, n in self._conn_or_raise().execute("SELECT state, COUNT(*) FROM trials GROUP BY state"):
+                out[state] = n
+        return out
+
+    # ------------------------------------------------------------------ rows
+    def _insert(self, fields: dict, number: int | None, seed: int | None) -> int:
         with self._write() as conn:
-            number = conn.execute("SELECT COALESCE(MAX(number) + 1, 0) FROM trials").fetchone()[0]
-            conn.execute(
-                "INSERT INTO trials (number, state, params, seed, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (number, state, params_text, int(seed), now, now if state == "running" else None),
-            )
+            if number is None:
+                number = conn.execute("SELECT COALESCE(MAX(number) + 1, 0) FROM trials").fetchone()[0]
+            elif conn.execute("SELECT 1 FROM trials WHERE number = ?", (number,)).fetchone():
+                self._refuse_duplicate(number)
+            row = {**fields, "number": number, "seed": self.trial_seed(number) if seed is None else seed}
+            conn.execute(f"INSERT INTO trials ({_COLUMN_LIST}) VALUES ({_marks(COLUMNS)})",
+                         [row[c] for c in COLUMNS])
         return number
 
-    def mark_running(self, number: int, worker: str | None = None) -> None:
-        """pending -> running (records the start time and the worker)."""
+    def _move(self, number: int, state: str, fields: dict, action: str) -> None:
+        allowed = sources(state)
+        assignments = ", ".join(f'"{column}" = ?' for column in fields)
         with self._write() as conn:
             cur = conn.execute(
-                "UPDATE trials SET state = 'running', started_at = ?, worker = ? WHERE number = ? AND state = 'pending'",
-                (time.time(), worker, int(number)),
+                f"UPDATE trials SET state = ?, {assignments} WHERE number = ? AND state IN ({_marks(allowed)})",
+                (state, *fields.values(), number, *allowed),
             )
             if cur.rowcount != 1:
-                self._explain_missing(conn, number, "mark it running", "pending")
+                row = conn.execute("SELECT state FROM trials WHERE number = ?", (number,)).fetchone()
+                self._refuse_move(number, None if row is None else row[0], action, allowed)
 
-    def finish(
-        self,
-        number: int,
-        state: str,
-        *,
-        values: dict | None = None,
-        metrics: dict | None = None,
-        counts: dict | None = None,
-        timings: dict | None = None,
-        error: str | None = None,
-        artifact_path: str | None = None,
-    ) -> None:
-        """Record a trial's outcome, once; finishing a finished trial is an error."""
-        if state not in FINISHED_STATES:
-            raise CodesignError(f"trial {number}: finish state must be one of {FINISHED_STATES}, got {state!r}")
-        if state == "complete" and not values:
-            raise CodesignError(f"trial {number}: a complete trial needs objective values")
-        values_d = _number_dict(values, f"trial {number} values", finite=(state == "complete"))
-        timings_d = _number_dict(timings, f"trial {number} timings", finite=False)
-        if metrics is not None and not isinstance(metrics, dict):
-            raise CodesignError(f"trial {number}: metrics must be a dict, got {type(metrics).__name__}")
-        if counts is not None and not isinstance(counts, dict):
-            raise CodesignError(f"trial {number}: counts must be a dict (ActivityCounts.to_dict()), got {type(counts).__name__}")
-        if artifact_path is not None:
-            artifact_path = os.fspath(artifact_path)
-            if os.path.isabs(artifact_path):
-                raise CodesignError(
-                    f"trial {number}: artifact_path {artifact_path!r} must be relative to {_artifact_dir_for(self.path)}"
-                )
-        row = (
-            state,
-            _dumps(values_d, f"trial {number} values"),
-            _dumps(metrics or {}, f"trial {number} metrics"),
-            None if counts is None else _dumps(counts, f"trial {number} counts"),
-            _dumps(timings_d, f"trial {number} timings"),
-            None if error is None else str(error),
-            artifact_path,
-            time.time(),
-            int(number),
-        )
+    def _recover(self, policy: str) -> list[int]:
         with self._write() as conn:
-            cur = conn.execute(
-                'UPDATE trials SET state = ?, "values" = ?, metrics = ?, counts = ?, timings = ?, error = ?, '
-                "artifact_path = ?, finished_at = ? WHERE number = ? AND state IN ('pending', 'running')",
-                row,
-            )
-            if cur.rowcount != 1:
-                self._explain_missing(conn, number, f"finish it as {state}", "pending or running")
-
-    def recover_interrupted(self, policy: str = "requeue") -> list[int]:
-        """Deal with trials a killed sweep left pending/running; returns their numbers.
-
-        "requeue": running -> pending (a later ask re-runs them with the same params);
-        "fail": pending and running -> failed with INTERRUPTED_ERROR. Nothing stays running.
-        """
-        if policy not in RECOVERY_POLICIES:
-            raise CodesignError(f"recovery policy {policy!r} is not one of {RECOVERY_POLICIES}")
-        with self._write() as conn:
-            numbers = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT number FROM trials WHERE state IN ('pending', 'running') ORDER BY number"
-                )
-            ]
+            numbers = [r[0] for r in conn.execute(
+                "SELECT number FROM trials WHERE state IN ('pending', 'running') ORDER BY number")]
             if policy == "requeue":
                 conn.execute(
                     "UPDATE trials SET state = 'pending', started_at = NULL, worker = NULL WHERE state = 'running'"
@@ -540,69 +308,38 @@ class Study:
                 )
         return numbers
 
-    def trials(self, states: Iterable[str] | None = None) -> list[StoredTrial]:
-        """All trials (or those in `states`), ordered by number."""
+    def _rows(self, states: list[str] | None) -> list[Mapping[str, Any]]:
+        query = f"SELECT {_COLUMN_LIST} FROM trials"
+        if states is not None:
+            query += f" WHERE state IN ({_marks(states)})"
         with self._lock:
-            conn = self._conn_or_raise()
-            if states is None:
-                rows = conn.execute(f"SELECT {_TRIAL_COLUMNS} FROM trials ORDER BY number").fetchall()
-            else:
-                if isinstance(states, str):
-                    states = [states]
-                states = list(states)
-                for s in states:
-                    if s not in TRIAL_STATES:
-                        raise CodesignError(f"trial state {s!r} is not one of {TRIAL_STATES}")
-                if not states:
-                    return []
-                marks = ",".join("?" * len(states))
-                rows = conn.execute(
-                    f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE state IN ({marks}) ORDER BY number", states
-                ).fetchall()
-        return [_row_to_trial(r) for r in rows]
+            rows = self._conn_or_raise().execute(query + " ORDER BY number", states or ()).fetchall()
+        return [dict(zip(COLUMNS, r)) for r in rows]
 
-    def trial(self, number: int) -> StoredTrial:
+    def _row(self, number: int) -> Mapping[str, Any] | None:
         with self._lock:
-            row = self._conn_or_raise().execute(
-                f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE number = ?", (int(number),)
-            ).fetchone()
-        if row is None:
-            raise CodesignError(f"study {self.path} has no trial number {number}")
-        return _row_to_trial(row)
+            r = self._conn_or_raise().execute(
+                f"SELECT {_COLUMN_LIST} FROM trials WHERE number = ?", (number,)).fetchone()
+        return None if r is None else dict(zip(COLUMNS, r))
 
-    def counts_by_state(self) -> dict[str, int]:
-        out = dict.fromkeys(TRIAL_STATES, 0)
-        with self._lock:
-            for state, n in self._conn_or_raise().execute("SELECT state, COUNT(*) FROM trials GROUP BY state"):
-                out[state] = n
-        return out
-
-    # ------------------------------------------------------------------ notes
-    def set_note(self, key: str, value: Any) -> None:
-        """A small JSON value kept with the study (e.g. a cached Pareto front)."""
-        text = _dumps(value, f"study note {key!r}")
+    def _put_note(self, key: str, text: str) -> None:
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_NOTE_PREFIX + str(key), text))
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_NOTE_PREFIX + key, text))
 
-    def get_note(self, key: str, default: Any = None) -> Any:
+    def _note(self, key: str) -> str | None:
         with self._lock:
             row = self._conn_or_raise().execute(
-                "SELECT value FROM meta WHERE key = ?", (_NOTE_PREFIX + str(key),)
-            ).fetchone()
-        return default if row is None else json.loads(row[0])
+                "SELECT value FROM meta WHERE key = ?", (_NOTE_PREFIX + key,)).fetchone()
+        return None if row is None else row[0]
 
-    # ------------------------------------------------------------------ helpers
-    def _explain_missing(self, conn, number, action: str, needed: str):
-        row = conn.execute("SELECT state FROM trials WHERE number = ?", (int(number),)).fetchone()
-        if row is None:
-            raise CodesignError(f"study {self.path} has no trial number {number}")
-        raise CodesignError(f"trial {number} is {row[0]}, cannot {action} (it must be {needed})")
+
+Study = SQLiteStudy  # the name callers open study files by
 
 
 class _Transaction:
     """``with study._write() as conn``: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error."""
 
-    def __init__(self, study: Study):
+    def __init__(self, study: SQLiteStudy):
         self.study = study
 
     def __enter__(self) -> sqlite3.Connection:
@@ -629,27 +366,100 @@ class _Transaction:
             self.study._lock.release()
 
 
-def _row_to_trial(r) -> StoredTrial:
-    return StoredTrial(
-        number=r[0],
-        state=r[1],
-        params=json.loads(r[2]),
-        values=json.loads(r[3]),
-        metrics=json.loads(r[4]),
-        counts=None if r[5] is None else json.loads(r[5]),
-        timings=json.loads(r[6]),
-        seed=r[7],
-        error=r[8],
-        artifact_path=r[9],
-        worker=r[10],
-        created_at=r[11],
-        started_at=r[12],
-        finished_at=r[13],
-    )
+# ---------------------------------------------------------------------------------------
+# creating a file: check the path, write the file under a temporary name, link it into place
 
 
-def _artifact_dir_for(path: Path) -> Path:
-    return path.with_name(path.stem + "_artifacts")
+def _check_new_study_path(path: Path) -> None:
+    if path.exists():
+        raise CodesignError(f"study file {path} already exists")
+    if not path.parent.is_dir():
+        raise CodesignError(f"directory for study file {path} does not exist: {path.parent}")
+
+
+def _initial_meta(config: dict, seed: Any, name: str) -> dict[str, str]:
+    """The meta rows of a new study, as stored text (the config hash checks the config first)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) and not hasattr(seed, "__index__"):
+        raise CodesignError(f"study seed must be an integer, got {seed!r}")
+    chash = config_hash(config)
+    return {
+        "schema_version": json.dumps(SCHEMA_VERSION),
+        "name": json.dumps(name),
+        "seed": json.dumps(int(seed)),
+        "config": to_json(config, "study config"),
+        "config_hash": json.dumps(chash),
+        "created_at": json.dumps(time.time()),
+    }
+
+
+def _write_study_file(tmp: Path, meta: dict[str, str]) -> None:
+    """A complete study file (schema and meta, one transaction, WAL checkpointed) at `tmp`."""
+    for p in [tmp, *_sidecars(tmp)]:
+        p.unlink(missing_ok=True)
+    conn = SQLiteStudy._connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        for stmt in _SCHEMA_V1.strip().split(";"):  # executescript() would COMMIT early
+            if stmt.strip():
+                conn.execute(stmt)
+        for key, text in meta.items():
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, text))
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def _link_into_place(tmp: Path, path: Path) -> None:
+    """`tmp` appears at `path` whole, unless something got there first."""
+    try:
+        os.link(tmp, path)  # fails if someone created `path` meanwhile
+    except FileExistsError:
+        raise CodesignError(f"study file {path} already exists (created concurrently)") from None
+    except OSError:
+        if path.exists():
+            raise CodesignError(f"study file {path} already exists") from None
+        os.replace(tmp, path)  # filesystems without hard links
+
+
+# ---------------------------------------------------------------------------------------
+# opening a file: is it SQLite, is it a study, which schema version
+
+
+def _check_is_sqlite_file(path: Path) -> None:
+    if not path.exists():
+        raise CodesignError(f"study file {path} does not exist")
+    if not path.is_file():
+        raise CodesignError(f"study file {path} is not a file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise CodesignError(f"study file {path} cannot be read: {exc}") from None
+    if head != _SQLITE_MAGIC:
+        raise CodesignError(f"{path} is not a SQLite file (so not a study)")
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version; refuses non-studies and versions newer than this code's."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"meta", "trials"} <= tables:
+        raise CodesignError(f"{path} is a SQLite file but not a study (no meta/trials tables)")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise CodesignError(f"{path} is a SQLite file but not a study (no schema_version in meta)")
+    try:
+        version = int(json.loads(row[0]))
+    except (ValueError, TypeError):
+        raise CodesignError(f"{path}: schema_version {row[0]!r} is not an integer") from None
+    if version > SCHEMA_VERSION:
+        raise CodesignError(
+            f"study file {path} has schema version {version}, newer than this code's "
+            f"{SCHEMA_VERSION}: upgrade neuro-codesign to open it"
+        )
+    return version
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
@@ -672,6 +482,27 @@ def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
         version += 1
 
 
+# ---------------------------------------------------------------------------------------
+# files next to a study
+
+
+def _artifact_dir_for(path: Path) -> Path:
+    return path.with_name(path.stem + "_artifacts")
+
+
+def _backup_path(path: Path, stamp: str) -> Path:
+    candidate = path.with_name(f"{path.name}.{stamp}.bak")
+    i = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{stamp}.bak{i}")
+        i += 1
+    return candidate
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]
+
+
 def _fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -687,13 +518,11 @@ def _fsync_dir(directory: Path) -> None:
 
 __all__ = [
     "CONFIG_HASH_EXCLUDED_KEYS",
-    "FINISHED_STATES",
-    "INTERRUPTED_ERROR",
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "TRIAL_STATES",
-    "StoredTrial",
+    "SQLiteStudy",
     "Study",
+    "StudyMismatchError",
     "config_differences",
     "config_hash",
 ]

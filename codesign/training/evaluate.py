@@ -36,7 +36,7 @@ def hardware_accuracy(network, spikes, labels, backend: str = "numba", profile="
     The input is padded with `pipeline_delay_steps(network)` silent steps so that spikes
     caused by the last input steps still reach the output and count.
     """
-    from hw_models.simulation import pipeline_delay_steps, simulate
+    from hw_models import pipeline_delay_steps, simulate
 
     spikes = np.asarray(spikes)
     labels = np.asarray(labels)

@@ -31,7 +31,7 @@ spike, u integrates as usual but v is held at 0 and the neuron cannot spike, as 
 floating-point `LIFRefractory` model behaves.
 
 Activity counts are gathered in the same pass; their definitions are in
-`hw_models.simulation` (the public API).
+`hw_models.backends.result`.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hw_models.activity import COUNT_FIELDS, ActivityCounts  # noqa: E402
+from hw_models.backends.result import SimulationResult  # noqa: E402
 from hw_models.network import Network  # noqa: E402
 
 # Columns of the per-layer parameter table handed to the kernel.
@@ -71,12 +73,34 @@ from hw_models.network import Network  # noqa: E402
 N_PARAMS = 16
 NARROW_INPUT_MAX = 1 << 17  # |a_in| below this keeps every int32/24-bit intermediate in range
 
-# Columns of the per-(sample, layer) count table; same order as hw_models.activity.COUNT_FIELDS.
-C_INPUT, C_SYNOPS, C_ACTIVE, C_INACTIVE, C_OUTPUT, C_DELAYED = range(6)
-N_COUNTS = 6
+# Columns of the per-(sample, layer) count table the kernel fills (numba wants integer columns).
+C_INPUT = COUNT_FIELDS.index("input_spikes")
+C_SYNOPS = COUNT_FIELDS.index("synaptic_ops")
+C_ACTIVE = COUNT_FIELDS.index("active_neuron_updates")
+C_INACTIVE = COUNT_FIELDS.index("inactive_neuron_updates")
+C_OUTPUT = COUNT_FIELDS.index("output_spikes")
+C_DELAYED = COUNT_FIELDS.index("delayed_events")
+N_COUNTS = len(COUNT_FIELDS)
 
 UV_LIMIT = 1 << 23  # u and v are 24-bit registers
 DECAY_UNITY = 1 << 12
+
+
+def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: dict | None = None) -> SimulationResult:
+    """Run validated uint8 spikes (batch, n_in, T); `cache` keeps the packed network between calls."""
+    cache = {} if cache is None else cache
+    if record_layers not in cache:
+        cache[record_layers] = pack_network(network, record_layers)
+    recorded, table = run_packed(cache[record_layers], spikes)
+    layers = None
+    if record_layers:
+        bounds = np.cumsum([0] + [layer.n_out for layer in network.layers])
+        layers = [recorded[:, start:stop] for start, stop in zip(bounds, bounds[1:])]
+        output = layers[-1]
+    else:
+        output = recorded
+    counts = ActivityCounts(**{name: table[:, :, COUNT_FIELDS.index(name)] for name in COUNT_FIELDS}, timesteps=spikes.shape[2])
+    return SimulationResult(output=output, layers=layers, counts=counts, backend="numba")
 
 
 @dataclass(frozen=True)
@@ -366,10 +390,7 @@ def _run_sample(
     """One sample, step by step; `spikes` is (n_in, T), `recorded` is (record_size, T)."""
     n_layers = params.shape[0]
     n_inputs, steps = spikes.shape
-    flat_spikes = np.empty(steps * n_inputs, dtype=np.uint8)  # time-major, so each step's scan is contiguous
-    for i in range(n_inputs):
-        for t in range(steps):
-            flat_spikes[t * n_inputs + i] = spikes[i, t]
+    flat_spikes = _time_major(spikes)
     u = np.zeros(n_neurons, dtype=np.int64)
     v = np.zeros(n_neurons, dtype=np.int64)
     refractory_left = np.zeros(n_neurons, dtype=np.int64)
@@ -379,71 +400,98 @@ def _run_sample(
     active_inputs = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
     for t in range(steps):
         for layer in range(n_layers):
-            n_in = params[layer, P_N_IN]
-            n_out = params[layer, P_N_OUT]
-            w_off = params[layer, P_W_OFF]
-            neuron_off = params[layer, P_NEURON_OFF]
-            col_off = params[layer, P_COL_OFF]
-            right_shift = params[layer, P_RIGHT_SHIFT]
-            has_delay = params[layer, P_HAS_DELAY]
-            layer_max_delay = params[layer, P_MAX_DELAY]
-            ring_off = params[layer, P_RING_OFF]
-            ring_size = params[layer, P_RING_SIZE]
-
+            layer_params = params[layer]
             # --- synapses: this step's source spikes, queued for step t + 1 + delay ---
+            n_in = layer_params[P_N_IN]
             if layer == 0:
                 n_active = _active_indices(flat_spikes, t * n_in, n_in, active_inputs)
             else:
                 n_active = _active_indices(fired, params[layer - 1, P_NEURON_OFF], n_in, active_inputs)
-            synaptic_ops = 0
-            delayed_events = 0
-            for k in range(n_active):
-                synaptic_ops += column_synapses[col_off + active_inputs[k]]
-                delayed_events += column_delayed[col_off + active_inputs[k]]
-            counts[layer, C_INPUT] += n_active
-            counts[layer, C_SYNOPS] += synaptic_ops
-            counts[layer, C_DELAYED] += delayed_events
-            if has_delay == 0:
-                # one group: int32 sum (exact: |sum| <= n_in * 2**15), floored by the exponent, due at t + 1
-                slot = ring_off + ((t + 1) % ring_size) * n_out
-                _accumulate_shifted(ring, slot, group_sums, weights, w_off, n_out, active_inputs, n_active, right_shift)
-            elif n_active > 0:
-                if right_shift == 0:
-                    for k in range(n_active):
-                        row = w_off + active_inputs[k] * n_out
-                        for n in range(n_out):
-                            ring[ring_off + ((t + 1 + delays[row + n]) % ring_size) * n_out + n] += weights[row + n]
-                else:
-                    for j in range((layer_max_delay + 1) * n_out):
-                        group_sums[j] = 0
-                    for k in range(n_active):
-                        row = w_off + active_inputs[k] * n_out
-                        for n in range(n_out):
-                            group_sums[delays[row + n] * n_out + n] += weights[row + n]
-                    for d in range(layer_max_delay + 1):
-                        slot = ring_off + ((t + 1 + d) % ring_size) * n_out
-                        for n in range(n_out):
-                            ring[slot + n] += np.int64(group_sums[d * n_out + n]) >> right_shift
-
-            # --- neurons: integrate what arrives at step t (branch-free, so it vectorizes) ---
-            du_keep = DECAY_UNITY - params[layer, P_DU]
-            dv_keep = DECAY_UNITY - params[layer, P_DV]
-            vth = params[layer, P_VTH]
-            refractory = params[layer, P_REFRACTORY]
-            record_off = params[layer, P_RECORD_OFF]
-            slot = ring_off + (t % ring_size) * n_out
+            _count_synaptic_events(counts[layer], column_synapses, column_delayed, layer_params[P_COL_OFF], active_inputs, n_active)
+            _queue_synaptic_input(ring, group_sums, weights, delays, layer_params, active_inputs, n_active, t)
+            # --- neurons: integrate what arrives at step t (kept inline here: one more call level costs ~10%) ---
+            n_out = layer_params[P_N_OUT]
+            neuron_off = layer_params[P_NEURON_OFF]
+            slot = layer_params[P_RING_OFF] + (t % layer_params[P_RING_SIZE]) * n_out
+            du_keep = DECAY_UNITY - layer_params[P_DU]
+            dv_keep = DECAY_UNITY - layer_params[P_DV]
+            vth = layer_params[P_VTH]
+            refractory = layer_params[P_REFRACTORY]
             if refractory > 0:
                 n_fired, n_active_neurons = _lif_refractory(
                     u, v, refractory_left, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, refractory
                 )
             else:
                 n_fired, n_active_neurons = _lif(
-                    u, v, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, params[layer, P_NARROW] != 0
+                    u, v, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, layer_params[P_NARROW] != 0
                 )
-            if record_off >= 0:
-                for n in range(n_out):
-                    if fired[neuron_off + n]:
-                        recorded[record_off + n, t] = 1
+            if layer_params[P_RECORD_OFF] >= 0:
+                _record_spikes(recorded, layer_params[P_RECORD_OFF], fired, neuron_off, n_out, t)
             counts[layer, C_OUTPUT] += n_fired
             counts[layer, C_ACTIVE] += n_active_neurons
             counts[layer, C_INACTIVE] += n_out - n_active_neurons
+
+
+@numba.njit(cache=True)
+def _time_major(spikes):
+    """(n_in, T) -> flat (T * n_in), so that each step's scan of the inputs is contiguous."""
+    n_inputs, steps = spikes.shape
+    flat_spikes = np.empty(steps * n_inputs, dtype=np.uint8)
+    for i in range(n_inputs):
+        for t in range(steps):
+            flat_spikes[t * n_inputs + i] = spikes[i, t]
+    return flat_spikes
+
+
+@numba.njit(cache=True, inline="always")
+def _count_synaptic_events(layer_counts, column_synapses, column_delayed, col_off, active_inputs, n_active):
+    """Add this step's input spikes, their synaptic ops and delayed events to one layer's counts."""
+    synaptic_ops = 0
+    delayed_events = 0
+    for k in range(n_active):
+        synaptic_ops += column_synapses[col_off + active_inputs[k]]
+        delayed_events += column_delayed[col_off + active_inputs[k]]
+    layer_counts[C_INPUT] += n_active
+    layer_counts[C_SYNOPS] += synaptic_ops
+    layer_counts[C_DELAYED] += delayed_events
+
+
+@numba.njit(cache=True)
+def _queue_synaptic_input(ring, group_sums, weights, delays, layer_params, active_inputs, n_active, t):
+    """Queue what this step's active inputs send: per (neuron, delay) group, the sum of their weights
+    floored by the exponent, due at step t + 1 + delay (one group, due at t + 1, without delays)."""
+    n_out = layer_params[P_N_OUT]
+    w_off = layer_params[P_W_OFF]
+    ring_off = layer_params[P_RING_OFF]
+    ring_size = layer_params[P_RING_SIZE]
+    right_shift = layer_params[P_RIGHT_SHIFT]
+    if layer_params[P_HAS_DELAY] == 0:
+        # one group, due at t + 1: the int32 sum is exact (|sum| <= n_in * 2**15)
+        slot = ring_off + ((t + 1) % ring_size) * n_out
+        _accumulate_shifted(ring, slot, group_sums, weights, w_off, n_out, active_inputs, n_active, right_shift)
+    elif n_active == 0:
+        return
+    elif right_shift == 0:  # flooring by 2**0 is the identity: weights go straight into the ring
+        for k in range(n_active):
+            row = w_off + active_inputs[k] * n_out
+            for n in range(n_out):
+                ring[ring_off + ((t + 1 + delays[row + n]) % ring_size) * n_out + n] += weights[row + n]
+    else:
+        layer_max_delay = layer_params[P_MAX_DELAY]
+        for j in range((layer_max_delay + 1) * n_out):
+            group_sums[j] = 0
+        for k in range(n_active):
+            row = w_off + active_inputs[k] * n_out
+            for n in range(n_out):
+                group_sums[delays[row + n] * n_out + n] += weights[row + n]
+        for d in range(layer_max_delay + 1):
+            slot = ring_off + ((t + 1 + d) % ring_size) * n_out
+            for n in range(n_out):
+                ring[slot + n] += np.int64(group_sums[d * n_out + n]) >> right_shift
+
+
+@numba.njit(cache=True, inline="always")
+def _record_spikes(recorded, record_off, fired, neuron_off, n_out, t):
+    for n in range(n_out):
+        if fired[neuron_off + n]:
+            recorded[record_off + n, t] = 1

@@ -15,7 +15,7 @@ networks that stay exactly representable (decays 0 or 4096, no overflow, exponen
 give identical spikes. Samples run side by side in one Brian2 network (block-diagonal
 synapses), with the numpy code generation target to avoid C++ compile time.
 
-Activity counts follow `hw_models.simulation`; a state counts as non-zero when |u| or |v| is
+Activity counts follow `hw_models.backends.result`; a state counts as non-zero when |u| or |v| is
 at least 1 (one least significant bit), the float counterpart of the chip's rounding to 0.
 """
 
@@ -25,12 +25,13 @@ import warnings
 
 import numpy as np
 
+from hw_models.activity import ActivityCounts
+from hw_models.backends.result import SimulationResult, layer_counts, zero_counts
 from hw_models.network import Network
-from hw_models.simulation import SimulationResult, counts_from_table
 
 
-def simulate_brian2(network: Network, spikes: np.ndarray, record_layers: bool) -> SimulationResult:
-    """Run validated uint8 spikes (batch, n_in, T) in Brian2; see `hw_models.simulation.simulate`."""
+def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: dict | None = None) -> SimulationResult:
+    """Run validated uint8 spikes (batch, n_in, T) in Brian2 (nothing is worth caching: `cache` is unused)."""
     with warnings.catch_warnings():  # brian2 2.9 still calls pyparsing's deprecated camelCase API
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(pyparsing|brian2)(\.|$)")
         return _simulate_brian2(network, spikes, record_layers)
@@ -104,7 +105,7 @@ def _simulate_brian2(network: Network, spikes: np.ndarray, record_layers: bool) 
     net.run(steps * dt, namespace={})
 
     layer_spikes = []
-    table = np.zeros((batch, len(network.layers), 6), dtype=np.int64)
+    counts = zero_counts(batch, len(network.layers))
     previous = spikes
     for index, (layer, group, monitor) in enumerate(zip(network.layers, groups, monitors)):
         fired = np.zeros((batch, layer.n_out, steps), dtype=np.uint8)
@@ -112,20 +113,14 @@ def _simulate_brian2(network: Network, spikes: np.ndarray, record_layers: bool) 
         when = np.rint(np.asarray(monitor.t / dt)).astype(np.int64)
         fired[neuron // layer.n_out, neuron % layer.n_out, when] = 1
         layer_spikes.append(fired)
-        nonzero = layer.effective_weights() != 0
-        per_input = previous.sum(axis=2, dtype=np.int64)  # (batch, n_in)
         active = np.asarray(group.active_steps[:]).reshape(batch, layer.n_out).sum(axis=1).astype(np.int64)
-        table[:, index, 0] = per_input.sum(axis=1)
-        table[:, index, 1] = per_input @ nonzero.sum(axis=0, dtype=np.int64)
-        table[:, index, 2] = active
-        table[:, index, 3] = layer.n_out * steps - active
-        table[:, index, 4] = fired.sum(axis=(1, 2), dtype=np.int64)
-        if layer.delays is not None:
-            table[:, index, 5] = per_input @ (nonzero & (layer.delays > 0)).sum(axis=0, dtype=np.int64)
+        observed = layer_counts(layer, previous.sum(axis=2, dtype=np.int64), active, fired.sum(axis=(1, 2), dtype=np.int64), steps)
+        for name, value in observed.items():
+            counts[name][:, index] = value
         previous = fired
     return SimulationResult(
         output=layer_spikes[-1],
         layers=layer_spikes if record_layers else None,
-        counts=counts_from_table(table, steps),
+        counts=ActivityCounts(**counts, timesteps=steps),
         backend="brian2",
     )

@@ -1,0 +1,57 @@
+"""Spike tensors as every backend takes them, and the silent steps that flush a network.
+
+Time alignment (identical for every backend): input[:, :, t] is injected at step t (as Lava's
+`io.source.RingBuffer` does), and layer l's spikes at index t are what a sink on its `s_out`
+records at step t. Each synapse costs one step plus its delay, so with L layers and no delays
+an input spike at t can first show in the output at t + L; `pipeline_delay_steps` gives the
+general value, for callers that append silent steps so that late responses are seen too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw_models.errors import HardwareError
+from hw_models.network import Network
+
+
+def check_spikes(network: Network, spikes) -> np.ndarray:
+    """Validate an input spike tensor (batch, n_in, T) of 0/1 values; return it as contiguous uint8."""
+    array = np.asarray(spikes)
+    if array.ndim != 3:
+        raise HardwareError(f"input spikes must be a 3-D (batch, n_in, T) tensor, got shape {array.shape}")
+    batch, n_in, steps = array.shape
+    if n_in != network.n_inputs:
+        raise HardwareError(
+            f"input spikes have {n_in} channels (shape {array.shape}) but the network takes {network.n_inputs} inputs"
+        )
+    if steps < 1:
+        raise HardwareError(f"input spikes must have at least one timestep (T >= 1), got T={steps}")
+    if array.dtype.kind not in "biuf":
+        raise HardwareError(f"input spikes must be numeric 0/1 values, got dtype {array.dtype}")
+    if array.dtype.kind != "b" and array.size and not np.all((array == 0) | (array == 1)):
+        bad = array[(array != 0) & (array != 1)].flat[0]
+        raise HardwareError(
+            f"input spikes must be binary (0 or 1); found the value {bad!r} (dtype {array.dtype}); graded spikes are not supported"
+        )
+    return np.ascontiguousarray(array, dtype=np.uint8)
+
+
+def pipeline_delay_steps(network: Network) -> int:
+    """Steps until every effect of an input spike has reached the output: one per layer plus its max delay."""
+    return sum(1 + layer.max_delay for layer in network.layers)
+
+
+def append_silence(spikes, steps: int) -> np.ndarray:
+    """`spikes` (batch, n_in, T) followed by `steps` silent steps (none for steps <= 0)."""
+    spikes = np.asarray(spikes)
+    if steps <= 0:
+        return spikes
+    return np.concatenate([spikes, np.zeros(spikes.shape[:2] + (steps,), dtype=spikes.dtype)], axis=2)
+
+
+def bernoulli_spikes(samples: int, n_in: int, timesteps: int, rate: float, seed: int) -> np.ndarray:
+    """Seeded random input (samples, n_in, timesteps) uint8: each channel spikes with probability `rate` per step."""
+    if not 0.0 <= rate <= 1.0:
+        raise HardwareError(f"a spike rate is a probability per step and must lie in [0, 1], got {rate}")
+    return (np.random.default_rng(seed).random((samples, n_in, timesteps)) < rate).astype(np.uint8)
