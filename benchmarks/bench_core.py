@@ -193,11 +193,13 @@ def main(argv=None) -> int:
     if "lava" not in skip:
         seconds, output = time_lava_netx(network, lava_spikes)
         exact = np.array_equal(output, numba_result.output[: len(lava_spikes)])
-        rows.append(("Lava fixed_pt (netx, run per sample)", seconds, output.sum() / len(lava_spikes), f"{len(lava_spikes)} samples, bit-exact with numba: {'yes' if exact else 'NO'}"))
+        note = f"{len(lava_spikes)} samples, bit-exact with numba: {'yes' if exact else 'NO'}"
+        rows.append(("Lava fixed_pt (netx, run per sample)", seconds, output.sum() / len(lava_spikes), note))
     if "lava-backend" not in skip:
         seconds, result = time_lava_backend(network, lava_spikes)
         exact = np.array_equal(result.output, numba_result.output[: len(lava_spikes)])
-        rows.append(("Lava backend (batched, records u/v)", seconds, result.output.sum() / len(lava_spikes), f"{len(lava_spikes)} samples, bit-exact with numba: {'yes' if exact else 'NO'}"))
+        note = f"{len(lava_spikes)} samples, bit-exact with numba: {'yes' if exact else 'NO'}"
+        rows.append(("Lava backend (batched, records u/v)", seconds, result.output.sum() / len(lava_spikes), note))
     if "slayer" not in skip:
         seconds, output = time_slayer(network, spikes, max(3, args.repeats // 4))
         same = np.mean(output.astype(np.uint8) == numba_result.output)

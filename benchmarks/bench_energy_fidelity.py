@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.samples} samples x {steps} steps; input rate {args.input_rate:.2f}, "
         f"hidden rate {hidden_rate:.3f} spikes/neuron/step"
     )
-    header = f"{'profile':8} {'cores':>5} {'dynamic uJ':>11} {'total uJ':>9} {'published uJ':>12} {'ratio dyn':>9} {'latency us':>10} {'published us':>12} {'ratio lat':>9}"
+    header = (f"{'profile':8} {'cores':>5} {'dynamic uJ':>11} {'total uJ':>9} {'published uJ':>12} {'ratio dyn':>9} "
+              f"{'latency us':>10} {'published us':>12} {'ratio lat':>9}")
     print(header)
     print("-" * len(header))
     for profile in ("loihi1", "loihi2"):

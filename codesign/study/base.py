@@ -214,6 +214,7 @@ class StudyStorage(ABC):
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Release what the study holds (a file connection); nothing to do by default."""
+        return None
 
     def __enter__(self):
         return self
