@@ -18,10 +18,9 @@ import numpy as np
 
 from codesign.errors import CodesignError
 from hw_models.backends import append_silence
-from hw_models.backends.lava import ENGINE_NETX, ENGINE_PROCESSES, lava_engine, plan_reset_interval
+from hw_models.backends.lava import ENGINE_PROCESSES
 
-__all__ = [  # the Lava run parameters an export records are hw_models' (export.py takes them from here)
-    "ENGINE_NETX", "lava_engine", "plan_reset_interval",
+__all__ = [
     "Deployment", "load_deployment", "DEPLOYMENT_FILE", "NETWORK_FILE", "METRICS_FILE", "README_FILE", "FORMAT_VERSION",
 ]
 

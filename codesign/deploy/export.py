@@ -19,17 +19,15 @@ from pathlib import Path
 from codesign.atomic import staged_folder
 from codesign.deploy.deployment import (
     DEPLOYMENT_FILE,
-    ENGINE_NETX,
     FORMAT_VERSION,
     METRICS_FILE,
     NETWORK_FILE,
     README_FILE,
-    lava_engine,
     load_deployment,
-    plan_reset_interval,
 )
 from codesign.deploy.select import Selection, select_trial
 from codesign.errors import CodesignError, OutputExistsError
+from hw_models.backends.lava import ENGINE_NETX, lava_engine, plan_reset_interval
 
 README_TEMPLATE = Path(__file__).resolve().parent / "templates" / "README.md"
 
