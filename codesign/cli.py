@@ -13,6 +13,7 @@ import sys
 from codesign.errors import CodesignError
 from encoders.errors import EncodingError
 from hw_models.errors import HardwareError
+from hyperparams import HyperparameterError
 
 # Order is the order `codesign --help` lists them in.
 COMMAND_MODULES = [
@@ -28,7 +29,13 @@ COMMAND_MODULES = [
     "codesign.commands.info",
 ]
 
-USER_ERRORS = (CodesignError, EncodingError, HardwareError, FileNotFoundError)
+USER_ERRORS = (CodesignError, EncodingError, HardwareError, HyperparameterError)
+
+
+def describe_os_error(error: OSError) -> str:
+    """A file-system refusal (permission denied, disk full, a file where a folder must be) with its path."""
+    paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+    return f"{error.strerror or error}: {paths}" if paths else str(error)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as error:  # the file system refused a read or a write the checks could not foresee
+        print(f"codesign {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"codesign {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import tomllib
-
 from codesign.errors import CodesignError
+from codesign.files import read_toml
 from codesign.rules import parse_constraint
 from hyperparams import check_bounds, check_value, declare
 
@@ -55,13 +55,58 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "evaluation_samples": 0, "prune_below_front": 0.0, "sampler": "bayesian", "grid_points": 3},
 }
 
-SCALAR_KEYS: dict[str, dict[str, type | tuple]] = {
-    "study": {"name": str, "seed": int},
-    "budget": {"trials": int, "timeout_s": (int, float)},
-    "run": {"batch_size": int, "backend": str, "workers": int, "scheduler": str, "n_initial": int,
-            "evaluation_samples": int, "prune_below_front": (int, float), "sampler": str, "grid_points": int,
-            "reference_point": dict},  # optional, no default: old studies keep their config hash
+# The scalar settings: each one declared once (hyperparams' rules: no bools for numbers, finite,
+# inside the range), so the config keys and the command-line flags that override them are
+# refused with the same words.
+SETTINGS: dict[str, dict] = {
+    "study.seed": declare("seed", "int", 0, "the study's seed", low=0, high=2**63 - 1),
+    "budget.trials": declare("trials", "int", 20, "finished trials in the study", low=1, high=1_000_000),
+    "budget.timeout_s": declare("timeout_s", "float", 0, "seconds before no new trial starts (0: no limit)",
+                                low=0, high=1e9),
+    "run.batch_size": declare("batch_size", "int", 1, "proposals per ask", low=1, high=1024),
+    "run.backend": declare("backend", "categorical", "numba", "the core model", choices=BACKENDS),
+    "run.workers": declare("workers", "int", 1, "local worker processes", low=1, high=1024),
+    "run.n_initial": declare("n_initial", "int", 0, "initial design size (0: automatic)", low=0, high=1_000_000),
+    "run.evaluation_samples": declare("evaluation_samples", "int", 0, "samples evaluated (0: all)",
+                                      low=0, high=10**9),
+    "run.prune_below_front": declare("prune_below_front", "float", 0.0, "prune below this fraction of the best",
+                                     low=0, high=1),
+    "run.sampler": declare("sampler", "categorical", "bayesian", "the sampler", choices=SAMPLERS),
+    "run.grid_points": declare("grid_points", "int", 3, "grid points per range", low=2, high=1000),
 }
+# the settings that are not single numbers or names from a list, with the type they must have
+TEXT_AND_TABLE_KEYS: dict[str, type] = {"study.name": str, "run.scheduler": str,
+                                        "run.reference_point": dict}  # optional, no default: old studies keep their hash
+SCALAR_SECTIONS = ("study", "budget", "run")
+SCHEDULER_ADDRESS = re.compile(r"(?:tcp|tls|inproc|ucx|ws|wss)://[^\s/]+")
+
+
+def check_setting(key: str, value: Any, name: str | None = None) -> Any:
+    """`value` for the setting `key` (e.g. "budget.trials"), checked and typed; errors name `name`
+    (the key unless given: the command line passes its flag)."""
+    name = key if name is None else name
+    if key in SETTINGS:
+        checked = check_value(SETTINGS[key], value, name, error=CodesignError)
+        if key == "run.prune_below_front" and checked >= 1:
+            raise CodesignError(f"{name} = {value!r} must be below 1")
+        return checked
+    expected = TEXT_AND_TABLE_KEYS[key]
+    if not isinstance(value, expected):
+        raise CodesignError(f"{name} = {value!r} must be {expected.__name__}")
+    if key == "study.name":
+        return check_study_name(value, name)
+    if key == "run.scheduler" and value not in ("", "local") and not SCHEDULER_ADDRESS.fullmatch(value):
+        raise CodesignError(f"{name} = {value!r} is not a scheduler address such as tcp://HOST:PORT (or \"local\")")
+    return value
+
+
+def check_study_name(name: str, where: str = "study.name") -> str:
+    """A study's name becomes its default file name (studies/NAME.sqlite): one plain file name."""
+    if not name or len(name) > 200 or name.startswith(".") or any(c in name for c in "/\\") \
+            or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise CodesignError(f"{where} = {name!r} must be a plain file name: 1 to 200 characters, no path "
+                            "separators or control characters, not starting with '.'")
+    return name
 
 
 @dataclass(frozen=True)
@@ -89,12 +134,11 @@ class SweepConfig:
 
 def load_config(path: str | Path) -> SweepConfig:
     path = Path(path)
+    if path.is_dir():
+        raise CodesignError(f"config file {path} is a folder, not a file")
     if not path.is_file():
         raise CodesignError(f"config file {path} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise CodesignError(f"config file {path} is not valid TOML: {error}") from None
+    raw = read_toml(path, "config file")
     try:
         return parse_config(raw, path=path)
     except CodesignError as error:
@@ -103,7 +147,9 @@ def load_config(path: str | Path) -> SweepConfig:
 
 def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> SweepConfig:
     """Fill defaults and check every key; the first problem raises `CodesignError` naming its path."""
-    unknown = sorted(set(raw) - set(SECTIONS))
+    if not isinstance(raw, Mapping):
+        raise CodesignError(f"a sweep config must be a table of sections, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(SECTIONS), key=str)
     if unknown:
         raise CodesignError(f"unknown section [{unknown[0]}]; known sections: {', '.join(SECTIONS)}")
     data = copy.deepcopy(DEFAULTS)
@@ -113,33 +159,32 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> SweepConfi
         data[section].update(copy.deepcopy(dict(table)))
     if "objectives" in raw:
         data["objectives"] = dict(raw["objectives"])
-    for section, kinds in SCALAR_KEYS.items():
-        _check_scalars(section, data[section], kinds)
-    _check_dataset(data["dataset"])
+    for section in SCALAR_SECTIONS:
+        _check_scalars(section, data[section])
+    _check_dataset(data["dataset"], data["study"]["seed"])
     _check_encoding(data["encoding"])
     _check_training(data["training"])
     _check_hardware(data["hardware"])
     _check_objectives(data["objectives"], data["constraints"])
-    _check_budget_and_run(data["budget"], data["run"])
     _check_reference_point(data["run"], data["objectives"])
     return SweepConfig(data=data, path=path)
 
 
-def _check_scalars(section: str, table: dict, kinds: dict) -> None:
-    for key, value in table.items():
-        if key not in kinds:
-            raise CodesignError(f"unknown key {section}.{key}; known keys: {', '.join(kinds)}")
-        expected = kinds[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            raise CodesignError(f"{section}.{key} = {value!r} must be {names}")
+def _check_scalars(section: str, table: dict) -> None:
+    known = [key.split(".", 1)[1] for key in (*SETTINGS, *TEXT_AND_TABLE_KEYS) if key.startswith(section + ".")]
+    for key in list(table):
+        if key not in known:
+            raise CodesignError(f"unknown key {section}.{key}; known keys: {', '.join(known)}")
+        table[key] = check_setting(f"{section}.{key}", table[key])
 
 
-def _check_dataset(table: dict) -> None:
-    from encoders import DATASET_NAMES, dataset_options
+def _check_dataset(table: dict, seed: int) -> None:
+    """The dataset's own option checks (encoders.check_dataset): paths exist, numbers in range,
+    the split leaves training data; nothing is read yet."""
+    from encoders import DATASET_NAMES, EncodingError, check_dataset, dataset_options
 
     name = table.get("name")
-    if name not in DATASET_NAMES:
+    if not isinstance(name, str) or name not in DATASET_NAMES:
         raise CodesignError(f"dataset.name = {name!r} is not a known dataset; known: {', '.join(DATASET_NAMES)}")
     allowed = {"name", "validation_fraction", "test_fraction", "max_samples", *dataset_options(name)}
     for key in table:
@@ -149,6 +194,11 @@ def _check_dataset(table: dict) -> None:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
             raise CodesignError(f"dataset.{key} = {value!r} must be a number in (0, 1)")
+    options = {key: value for key, value in table.items() if key != "name"}
+    try:
+        check_dataset(name, seed=seed, **options)
+    except EncodingError as error:
+        raise CodesignError(f"[dataset] {error}") from None
 
 
 def _check_component_params(where: str, table: Mapping, declarations: list[dict]) -> None:
@@ -247,12 +297,13 @@ def hardware_declarations(profile_name: str) -> list[dict]:
 
 def _check_hardware(table: dict) -> None:
     from hw_models import HardwareError, load_profile
+    from hw_models.profile import check_priceable
 
     profile = table.get("profile")
-    if not isinstance(profile, str):
+    if not isinstance(profile, str) or not profile.strip():
         raise CodesignError(f"hardware.profile = {profile!r} must be a profile name or a path to a .toml file")
     try:
-        load_profile(profile)
+        check_priceable(load_profile(profile))
     except HardwareError as error:
         raise CodesignError(f"hardware.profile: {error}") from None
     params = {key: value for key, value in table.items() if key != "profile"}
@@ -278,27 +329,6 @@ def _check_objectives(objectives: dict, constraints: dict) -> None:
             parse_constraint(rule, METRICS)
         except CodesignError as exc:
             raise CodesignError(f"constraints.rules[{index}]: {exc}") from None
-
-
-def _check_budget_and_run(budget: dict, run: dict) -> None:
-    if budget["trials"] < 1:
-        raise CodesignError(f"budget.trials = {budget['trials']} must be at least 1")
-    if budget["timeout_s"] < 0:
-        raise CodesignError(f"budget.timeout_s = {budget['timeout_s']} must be >= 0 (0 = no limit)")
-    if run["batch_size"] < 1:
-        raise CodesignError(f"run.batch_size = {run['batch_size']} must be at least 1")
-    if run["workers"] < 1:
-        raise CodesignError(f"run.workers = {run['workers']} must be at least 1")
-    if run["backend"] not in BACKENDS:
-        raise CodesignError(f"run.backend = {run['backend']!r} is not known; known: {', '.join(BACKENDS)}")
-    if run["sampler"] not in SAMPLERS:
-        raise CodesignError(f"run.sampler = {run['sampler']!r} is not known; known: {', '.join(SAMPLERS)}")
-    if run["grid_points"] < 2:
-        raise CodesignError(f"run.grid_points = {run['grid_points']} must be at least 2")
-    if run["n_initial"] < 0 or run["evaluation_samples"] < 0:
-        raise CodesignError("run.n_initial and run.evaluation_samples must be >= 0")
-    if not 0 <= run["prune_below_front"] < 1:
-        raise CodesignError(f"run.prune_below_front = {run['prune_below_front']} must be in [0, 1)")
 
 
 def _check_reference_point(run: dict, objectives: dict) -> None:

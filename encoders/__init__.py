@@ -6,7 +6,7 @@
 """
 
 from encoders.base import Encoder
-from encoders.datasets import DATASET_NAMES, dataset_options, load_dataset
+from encoders.datasets import DATASET_NAMES, check_dataset, dataset_options, load_dataset
 from encoders.errors import EncodingError
 from encoders.registry import ENCODER_NAMES, ENCODERS, encoder_class, get_encoder
 from encoders.splits import Dataset, Split
@@ -19,6 +19,7 @@ __all__ = [
     "Encoder",
     "EncodingError",
     "Split",
+    "check_dataset",
     "dataset_options",
     "encoder_class",
     "get_encoder",

@@ -1,7 +1,7 @@
 """Datasets by name behind one loader: `load_dataset(name, seed=..., **options)`.
 
-Each loader below declares its options as keyword arguments; `load_dataset` rejects any
-other option naming the known ones, so a typo in a study config fails at once instead of
+Each dataset below declares its options as keyword arguments of its option check;
+`check_dataset` (which `load_dataset` runs first) rejects any other option naming the known ones, so a typo in a study config fails at once instead of
 silently using a default. All randomness (subsampling, splitting, synthetic generation)
 comes from `seed`.
 """
@@ -9,6 +9,7 @@ comes from `seed`.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,38 +18,55 @@ from encoders.errors import EncodingError
 from encoders.events import events_source
 from encoders.options import float_option, int_option, path_option
 from encoders.shd import SHD_UNITS, shd_source
-from encoders.splits import Dataset, Source, build_dataset
+from encoders.splits import Dataset, Source, build_dataset, check_fractions
 from encoders.synthetic import moving_dots_source
 from encoders.tabular import TABULAR_DATASETS, tabular_source
 
-# A loader returns (source, fixed test source or None).
+# A dataset is two steps: `options(**given)` checks every option and returns them typed (no
+# file is read, so a sweep config can be checked completely before any work starts), and
+# `load(rng, options)` returns (source, fixed test source or None).
 Loader = Callable[..., tuple[Source, Source | None]]
 
 
-def _tabular(name: str) -> Loader:
-    def load(rng: np.random.Generator) -> tuple[Source, None]:
+@dataclass(frozen=True)
+class DatasetKind:
+    options: Callable[..., dict]
+    load: Loader
+
+
+def _no_options() -> dict:
+    return {}
+
+
+def _tabular(name: str) -> DatasetKind:
+    def load(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
         return tabular_source(name, rng), None
 
-    load.__doc__ = f"scikit-learn's bundled {name} dataset (no options besides max_samples)."
-    return load
+    return DatasetKind(_no_options, load)
 
 
-def _shd(rng: np.random.Generator, *, path=None, test_path=None, timesteps: int = 100, duration_s: float = 1.0,
-         n_units: int = SHD_UNITS, unit_pool: int = 1) -> tuple[Source, Source | None]:
+def _shd_options(*, path=None, test_path=None, timesteps: int = 100, duration_s: float = 1.0,
+                 n_units: int = SHD_UNITS, unit_pool: int = 1) -> dict:
     """Spiking Heidelberg Digits; `test_path` (e.g. shd_test.h5) becomes the test split when given."""
-    options = dict(
+    return dict(
+        path=path_option("shd", "path", path, kind="file"),
+        test_path=path_option("shd", "test_path", test_path, required=False, kind="file"),
         timesteps=int_option("shd", "timesteps", timesteps, 1, 100_000),
         duration_s=float_option("shd", "duration_s", duration_s, 0.0, 1e6, low_open=True),
-        n_units=int_option("shd", "n_units", n_units, 1),
-        unit_pool=int_option("shd", "unit_pool", unit_pool, 1),
+        n_units=int_option("shd", "n_units", n_units, 1, 1_000_000),
+        unit_pool=int_option("shd", "unit_pool", unit_pool, 1, 1_000_000),
     )
-    train = shd_source(path_option("shd", "path", path), **options)
-    test = path_option("shd", "test_path", test_path, required=False)
-    return train, (shd_source(test, **options) if test is not None else None)
 
 
-def _events(rng: np.random.Generator, *, path=None, test_path=None, sensor_size=None, timesteps: int = 100,
-            duration: float | None = None, downsample: int = 1) -> tuple[Source, Source | None]:
+def _shd(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
+    binning = {key: options[key] for key in ("timesteps", "duration_s", "n_units", "unit_pool")}
+    train = shd_source(options["path"], **binning)
+    test = options["test_path"]
+    return train, (shd_source(test, **binning) if test is not None else None)
+
+
+def _events_options(*, path=None, test_path=None, sensor_size=None, timesteps: int = 100,
+                    duration: float | None = None, downsample: int = 1) -> dict:
     """Tonic-style structured events, one file per sample in a directory or one packed file."""
     if sensor_size is None:
         raise EncodingError(
@@ -57,52 +75,81 @@ def _events(rng: np.random.Generator, *, path=None, test_path=None, sensor_size=
         )
     if not isinstance(sensor_size, (tuple, list)) or len(sensor_size) != 3:
         raise EncodingError(f"dataset 'events': option 'sensor_size' = {sensor_size!r} must be (width, height, polarities)")
-    sensor = (int_option("events", "sensor_size[0] (width)", sensor_size[0], 1),
-              int_option("events", "sensor_size[1] (height)", sensor_size[1], 1),
+    sensor = (int_option("events", "sensor_size[0] (width)", sensor_size[0], 1, 1_000_000),
+              int_option("events", "sensor_size[1] (height)", sensor_size[1], 1, 1_000_000),
               int_option("events", "sensor_size[2] (polarities)", sensor_size[2], 1, 2))
-    options = dict(
+    return dict(
+        path=path_option("events", "path", path),
+        test_path=path_option("events", "test_path", test_path, required=False),
         sensor_size=sensor,
-        downsample=int_option("events", "downsample", downsample, 1),
+        downsample=int_option("events", "downsample", downsample, 1, 1_000_000),
         timesteps=int_option("events", "timesteps", timesteps, 1, 100_000),
-        duration=None if duration is None else float_option("events", "duration", duration, 0.0, np.inf,
+        duration=None if duration is None else float_option("events", "duration", duration, 0.0, 1e18,
                                                             low_open=True),
     )
-    train = events_source(path_option("events", "path", path), **options)
-    test = path_option("events", "test_path", test_path, required=False)
-    return train, (events_source(test, **options) if test is not None else None)
 
 
-def _moving_dots(rng: np.random.Generator, *, n_samples: int = 512, size: int = 8, dims: int = 1,
-                 timesteps: int = 32, noise_rate: float = 0.01, min_span: float = 0.5) -> tuple[Source, None]:
+def _events(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
+    binning = {key: options[key] for key in ("sensor_size", "downsample", "timesteps", "duration")}
+    train = events_source(options["path"], **binning)
+    test = options["test_path"]
+    return train, (events_source(test, **binning) if test is not None else None)
+
+
+def _moving_dots_options(*, n_samples: int = 512, size: int = 8, dims: int = 1, timesteps: int = 32,
+                         noise_rate: float = 0.01, min_span: float = 0.5) -> dict:
     """Synthetic direction-of-motion task where only spike timing tells the classes apart."""
     dims = int_option("moving_dots", "dims", dims, 1, 2)
-    source = moving_dots_source(
-        rng,
-        n_samples=int_option("moving_dots", "n_samples", n_samples, 2 ** dims),
+    return dict(
+        n_samples=int_option("moving_dots", "n_samples", n_samples, 2 ** dims, 1_000_000),
         size=int_option("moving_dots", "size", size, 2, 256),
         dims=dims,
         timesteps=int_option("moving_dots", "timesteps", timesteps, 1, 100_000),
         noise_rate=float_option("moving_dots", "noise_rate", noise_rate, 0.0, 1.0),
         min_span=float_option("moving_dots", "min_span", min_span, 0.0, 1.0),
     )
-    return source, None
 
 
-LOADERS: dict[str, Loader] = {
+def _moving_dots(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
+    return moving_dots_source(rng, **options), None
+
+
+DATASETS: dict[str, DatasetKind] = {
     **{name: _tabular(name) for name in TABULAR_DATASETS},
-    "shd": _shd,
-    "events": _events,
-    "moving_dots": _moving_dots,
+    "shd": DatasetKind(_shd_options, _shd),
+    "events": DatasetKind(_events_options, _events),
+    "moving_dots": DatasetKind(_moving_dots_options, _moving_dots),
 }
-DATASET_NAMES: tuple[str, ...] = tuple(LOADERS)
+DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
+SPLIT_OPTIONS = ("max_samples", "seed", "test_fraction", "validation_fraction")
 
 
 def dataset_options(name: str) -> dict[str, object]:
     """Options a dataset accepts, with their defaults (besides seed, fractions, max_samples)."""
-    if name not in LOADERS:
+    if name not in DATASETS:
         raise EncodingError(f"unknown dataset {name!r}; known datasets are {list(DATASET_NAMES)}")
-    parameters = inspect.signature(LOADERS[name]).parameters.values()
+    parameters = inspect.signature(DATASETS[name].options).parameters.values()
     return {p.name: p.default for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def check_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.2, test_fraction: float = 0.2,
+                  max_samples: int | None = None, **options) -> dict:
+    """Every option of `load_dataset` checked without reading any data: paths must exist, numbers
+    must be in range, the split fractions must leave training data. Returns the options typed."""
+    if not isinstance(name, str) or name not in DATASETS:
+        raise EncodingError(f"unknown dataset {name!r}; known datasets are {list(DATASET_NAMES)}")
+    known = dataset_options(name)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise EncodingError(
+            f"dataset {name!r}: unknown option(s) {unknown}; known options are {sorted(known) + list(SPLIT_OPTIONS)}"
+        )
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise EncodingError(f"dataset {name!r}: seed = {seed!r} must be a non-negative int")
+    check_fractions(validation_fraction, test_fraction)
+    if max_samples is not None:
+        int_option(name, "max_samples", max_samples, 1, 10**12)
+    return DATASETS[name].options(**options)
 
 
 def load_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.2, test_fraction: float = 0.2,
@@ -112,16 +159,9 @@ def load_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.2, 
     `max_samples` keeps a stratified subset (per file where a separate test file is given),
     for CI-sized runs. Features datasets come scaled to [0, 1] with train-split statistics.
     """
-    known = dataset_options(name)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise EncodingError(
-            f"dataset {name!r}: unknown option(s) {unknown}; known options are "
-            f"{sorted(known) + ['max_samples', 'seed', 'test_fraction', 'validation_fraction']}"
-        )
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise EncodingError(f"dataset {name!r}: seed = {seed!r} must be a non-negative int")
+    checked = check_dataset(name, seed=seed, validation_fraction=validation_fraction, test_fraction=test_fraction,
+                            max_samples=max_samples, **options)
     generate_seed, split_seed = np.random.SeedSequence(int(seed)).spawn(2)
-    source, fixed_test = LOADERS[name](np.random.default_rng(generate_seed), **options)
+    source, fixed_test = DATASETS[name].load(np.random.default_rng(generate_seed), checked)
     return build_dataset(name, source, rng=np.random.default_rng(split_seed), validation_fraction=validation_fraction,
                          test_fraction=test_fraction, max_samples=max_samples, fixed_test=fixed_test)

@@ -30,15 +30,18 @@ def float_option(dataset: str, name: str, value, low: float, high: float, *, low
     return value
 
 
-def path_option(dataset: str, name: str, value, *, required: bool = True) -> Path | None:
-    """An existing path; a missing one is named in the error (the usual first-run mistake)."""
+def path_option(dataset: str, name: str, value, *, required: bool = True, kind: str = "any") -> Path | None:
+    """An existing path (`kind` "file", or "any": a file or a directory); a missing one is named
+    in the error (the usual first-run mistake)."""
     if value is None:
         if required:
             raise EncodingError(f"dataset {dataset!r}: option {name!r} is required (a file or directory path)")
         return None
-    if not isinstance(value, (str, os.PathLike)):
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip() or "\0" in str(value):
         raise EncodingError(f"dataset {dataset!r}: option {name!r} = {value!r} must be a path")
     path = Path(value).expanduser()
     if not path.exists():
         raise EncodingError(f"dataset {dataset!r}: {name} file not found: {str(path)!r}")
+    if kind == "file" and not path.is_file():
+        raise EncodingError(f"dataset {dataset!r}: {name} {str(path)!r} is not a file")
     return path

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import io
 import multiprocessing
 import sys
 
@@ -59,15 +60,29 @@ def ensure_lava_importable() -> None:
         dataclasses.dataclass = original
 
 
-def import_lava_dl() -> None:
-    """Import lava-dl (slayer, netx) with its import-time banner sent to stderr.
+# lava-dl's object-detection module prints these lines when an optional toolbox (for one demo
+# dataset we never use) is missing; they are noise on every command that trains or runs netx.
+_LAVA_DL_BANNER = ("WARNING: Prophesee Dataset Toolbox could not be found!",
+                   "Only Prophesee DVS demo will not run properly.",
+                   "Please install it from https://github.com/prophesee-ai/prophesee-automotive-dataset-toolbox")
 
-    lava-dl prints a warning about an optional Prophesee toolbox to stdout on import, which
-    would corrupt the `--json` output scripts read from our commands.
+
+def import_lava_dl() -> None:
+    """Import lava-dl (slayer, netx) without its import-time banner.
+
+    lava-dl prints a warning about an optional Prophesee toolbox to stdout on import; it would
+    corrupt the `--json` output scripts read and means nothing to our users. Anything else
+    printed during the import goes to stderr.
     """
     ensure_lava_importable()
     if "lava.lib.dl.netx" in sys.modules:
         return
-    with contextlib.redirect_stdout(sys.stderr):
-        importlib.import_module("lava.lib.dl.slayer")
-        importlib.import_module("lava.lib.dl.netx")
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured):
+            importlib.import_module("lava.lib.dl.slayer")
+            importlib.import_module("lava.lib.dl.netx")
+    finally:
+        rest = [line for line in captured.getvalue().splitlines() if line.strip() and line.strip() not in _LAVA_DL_BANNER]
+        if rest:
+            print("\n".join(rest), file=sys.stderr)

@@ -17,8 +17,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from codesign.atomic import check_output, write_file
+
+    check_output(args.path, "config file")
     if args.path.exists() and not args.overwrite:
         raise CodesignError(f"{args.path} already exists; pass --overwrite to replace it")
-    args.path.write_text(TEMPLATE.read_text())
+    if not args.path.parent.is_dir():
+        raise CodesignError(f"folder for {args.path} does not exist: {args.path.parent}")
+    write_file(args.path, TEMPLATE.read_text())
     print(f"wrote {args.path}; run it with: codesign sweep {args.path}")
     return 0

@@ -18,13 +18,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from codesign.errors import CodesignError
+    from codesign.atomic import check_output
     from codesign.report import write_report
 
-    if args.out.is_dir():
-        raise CodesignError(f"--out {args.out} is a folder; give the HTML file to write")
-    if args.png is not None and args.png.exists() and not args.png.is_dir():
-        raise CodesignError(f"--png {args.png} exists and is not a folder")
+    check_output(args.out, "--out")
+    if args.png is not None:
+        check_output(args.png, "--png", folder=True)
     summary = write_report(args.study, args.out, png_dir=args.png)
     print(f"wrote {summary['out']} ({summary['trials']} trials, {len(summary['figures'])} figures)")
     for note in summary["notes"]:

@@ -29,26 +29,40 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary at the end (no live display)")
 
 
+def check_arguments(args):
+    """Everything the sweep reads, checked before anything is created: the config (with its
+    dataset paths and chip profile), the flags and the study file's place. Returns (config, study path)."""
+    from codesign.atomic import check_output
+    from codesign.config import check_setting, load_config
+
+    config = load_config(args.config)
+    for flag, key in (("--trials", "budget.trials"), ("--timeout", "budget.timeout_s"), ("--workers", "run.workers"),
+                      ("--scheduler", "run.scheduler")):
+        value = getattr(args, flag[2:])
+        if value is not None:
+            setattr(args, flag[2:], check_setting(key, value, name=flag))
+    study_path = args.study or Path("studies") / f"{config['study']['name']}.sqlite"
+    check_output(study_path, "--study" if args.study else "study file")
+    return config, study_path
+
+
 def run(args) -> int:
     from rich.console import Console
 
-    from codesign.config import load_config
+    from codesign.atomic import parent_folders
     from codesign.errors import CodesignError
     from codesign.run.progress import SweepDisplay
     from codesign.run.sweep import SweepRunner
     from codesign.study.identity import StudyMismatchError
     from codesign.study.results import pareto_trials
 
-    if args.trials is not None and args.trials < 1:
-        raise CodesignError(f"--trials {args.trials} must be at least 1")
-    config = load_config(args.config)
-    study_path = args.study or Path("studies") / f"{config['study']['name']}.sqlite"
-    study_path.parent.mkdir(parents=True, exist_ok=True)
+    config, study_path = check_arguments(args)
     console = Console(stderr=True, quiet=args.json)
     display = SweepDisplay(console, config.objectives)
     try:
-        runner = SweepRunner(config, study_path, trials=args.trials, timeout_s=args.timeout, workers=args.workers,
-                             scheduler=args.scheduler, force_new=args.force_new, display=display)
+        with parent_folders(study_path):
+            runner = SweepRunner(config, study_path, trials=args.trials, timeout_s=args.timeout, workers=args.workers,
+                                 scheduler=args.scheduler, force_new=args.force_new, display=display)
     except StudyMismatchError as error:
         raise CodesignError(f"{error}; pass --force-new to move the old study aside and start a new one, "
                             "or --study for another study file") from None

@@ -27,6 +27,7 @@ RELATIVE_TOLERANCE = 1e-9
 def check_deployment(directory: str | Path, samples: int | None = None) -> dict:
     """Lava vs numba core vs recorded on the first `samples` test samples (default: the trial's), JSON-able."""
     deployment = load_deployment(directory)
+    recorded_file = deployment.recorded()  # checked now, not after the Lava run
     network = deployment.network()
     profile = load_profile(deployment.profile or "loihi2")
     network.validate(profile)
@@ -50,7 +51,6 @@ def check_deployment(directory: str | Path, samples: int | None = None) -> dict:
     checks = {"lava == numba core (every layer's spikes)": same_spikes,
               "lava == numba core (activity counts)": same_counts,
               "lava == numba core (predictions)": lava_result["predictions"] == core_result["predictions"]}
-    recorded_file = deployment.recorded()
     recorded = None
     full = deployment.evaluation_samples is not None and len(labels) == deployment.evaluation_samples
     if recorded_file is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from codesign.errors import CodesignError
+from codesign.files import read_json
+from encoders.base import MAX_TIMESTEPS
 from hw_models.backends import append_silence
 from hw_models.backends.lava import ENGINE_PROCESSES
 
@@ -69,10 +72,7 @@ class Deployment:
         path = self.directory / METRICS_FILE
         if not path.is_file():
             return None
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise CodesignError(f"{path} is not valid JSON: {error}") from None
+        return check_recorded(read_json(path, "metrics record"), path)
 
     def dataset(self):
         """The split the trial used: `load_dataset(name, seed=study seed, **options)`, as the sweep loads it."""
@@ -109,6 +109,31 @@ class Deployment:
         return append_silence(spikes, self.pad_steps)
 
 
+RECORDED_NUMBERS = ("test_accuracy", "energy_per_inference_uj", "latency_us", "synaptic_ops", "spikes")
+
+
+def check_recorded(raw: Any, path: Path) -> dict:
+    """metrics.json as deploy-run compares with it: an object whose `metrics` (and `metrics.energy`)
+    hold finite numbers or null where a compared value is kept."""
+    if not isinstance(raw, dict):
+        raise CodesignError(f"{path} must hold a JSON object")
+    metrics = raw.get("metrics")
+    if metrics is None:
+        return raw
+    if not isinstance(metrics, dict):
+        raise CodesignError(f"{path}: 'metrics' must be a JSON object, got {metrics!r}"[:300])
+    energy = metrics.get("energy")
+    if energy is not None and not isinstance(energy, dict):
+        raise CodesignError(f"{path}: 'metrics.energy' must be a JSON object, got {energy!r}"[:300])
+    for where, table in (("metrics", metrics), ("metrics.energy", energy or {})):
+        for key in RECORDED_NUMBERS:
+            value = table.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                raise CodesignError(f"{path}: '{where}.{key}' = {value!r} must be a finite number or null"[:300])
+    return raw
+
+
 @functools.lru_cache(maxsize=4)
 def _load_dataset(name: str, options_json: str, seed: int):
     from encoders import load_dataset
@@ -117,18 +142,19 @@ def _load_dataset(name: str, options_json: str, seed: int):
 
 
 def load_deployment(directory: str | Path) -> Deployment:
-    """Read and check an export directory; each problem names the file and key."""
+    """Read and check an export directory completely (its encoder, dataset, profile and Lava plan
+    included) before anything runs; each problem names the file and key."""
+    from hw_models.backends.lava import ENGINES, SEARCH_STEPS
+
     directory = Path(directory)
     if not directory.is_dir():
-        raise CodesignError(f"export directory {directory} does not exist")
+        raise CodesignError(f"export directory {directory} does not exist" if not directory.exists()
+                            else f"export directory {directory} is not a folder")
     network_path, deployment_path = directory / NETWORK_FILE, directory / DEPLOYMENT_FILE
     for path in (network_path, deployment_path):
         if not path.is_file():
             raise CodesignError(f"export directory {directory} lacks {path.name}")
-    try:
-        raw = json.loads(deployment_path.read_text())
-    except json.JSONDecodeError as error:
-        raise CodesignError(f"{deployment_path} is not valid JSON: {error}") from None
+    raw = read_json(deployment_path, "deployment record")
     if not isinstance(raw, dict):
         raise CodesignError(f"{deployment_path} must hold a JSON object")
     encoder = _require(raw, "encoder", dict, deployment_path)
@@ -137,19 +163,22 @@ def load_deployment(directory: str | Path) -> Deployment:
     dataset_name = _require(dataset, "name", str, deployment_path, "dataset.")
     encoder_params = _optional(encoder, "params", dict, {}, deployment_path, "encoder.")
     options = _optional(dataset, "options", dict, {}, deployment_path, "dataset.")
-    dataset_seed = _optional(dataset, "seed", int, 0, deployment_path, "dataset.")
-    timesteps = _require(raw, "timesteps", int, deployment_path)
-    if timesteps < 1:
-        raise CodesignError(f"{deployment_path}: 'timesteps' must be at least 1, got {timesteps}")
-    samples = _optional(raw, "evaluation_samples", int, None, deployment_path)
-    if samples is not None and samples < 1:
-        raise CodesignError(f"{deployment_path}: 'evaluation_samples' must be at least 1, got {samples}")
-    pad_steps = _optional(raw, "pad_steps", int, 0, deployment_path)
-    if pad_steps < 0:
-        raise CodesignError(f"{deployment_path}: 'pad_steps' must be >= 0, got {pad_steps}")
-    lava = _optional(raw, "lava", dict, {}, deployment_path)
+    dataset_seed = _count(dataset, "seed", 0, deployment_path, "dataset.")
+    timesteps = _count(raw, "timesteps", None, deployment_path, low=1, high=MAX_TIMESTEPS, required=True)
+    samples = _count(raw, "evaluation_samples", None, deployment_path, low=1)
+    pad_steps = _count(raw, "pad_steps", 0, deployment_path, high=MAX_TIMESTEPS)
+    encoding_seed = _count(raw, "encoding_seed", dataset_seed, deployment_path)  # older exports: the dataset seed
+    neurons_per_core = _count(raw, "neurons_per_core", None, deployment_path, low=1)
+    profile = _optional(raw, "profile", str, None, deployment_path)
+    lava = dict(_optional(raw, "lava", dict, {}, deployment_path))
     if lava.get("engine") in LEGACY_ENGINES:
-        lava = {**lava, "engine": LEGACY_ENGINES[lava["engine"]]}
+        lava["engine"] = LEGACY_ENGINES[lava["engine"]]
+    if lava.get("engine") is not None and lava["engine"] not in ENGINES:
+        raise CodesignError(f"{deployment_path}: 'lava.engine' = {lava['engine']!r} is not one of {list(ENGINES)}")
+    steps = timesteps + pad_steps
+    lava["reset_interval"] = _count(lava, "reset_interval", None, deployment_path, "lava.", low=steps,
+                                    high=steps + pad_steps + SEARCH_STEPS)
+    _check_parts(deployment_path, encoder_name, encoder_params, dataset_name, options, dataset_seed, profile)
     return Deployment(
         directory=directory,
         raw=raw,
@@ -159,14 +188,46 @@ def load_deployment(directory: str | Path) -> Deployment:
         dataset_options=options,
         dataset_seed=dataset_seed,
         timesteps=timesteps,
-        # older exports encoded with the dataset seed
-        encoding_seed=_optional(raw, "encoding_seed", int, dataset_seed, deployment_path),
+        encoding_seed=encoding_seed,
         evaluation_samples=samples,
         pad_steps=pad_steps,
-        profile=_optional(raw, "profile", str, None, deployment_path),
-        neurons_per_core=_optional(raw, "neurons_per_core", int, None, deployment_path),
+        profile=profile,
+        neurons_per_core=neurons_per_core,
         lava=lava,
     )
+
+
+def _check_parts(path: Path, encoder_name: str, encoder_params: dict, dataset_name: str, options: dict, seed: int,
+                 profile: str | None) -> None:
+    """The encoder, dataset and chip profile a deployment names, checked by their own packages."""
+    from encoders import EncodingError, check_dataset, get_encoder
+    from hw_models import HardwareError, load_profile
+
+    try:
+        get_encoder(encoder_name, **encoder_params)
+    except (EncodingError, TypeError) as error:
+        raise CodesignError(f"{path}: 'encoder': {error}") from None
+    try:
+        check_dataset(dataset_name, seed=seed, **options)
+    except (EncodingError, TypeError) as error:
+        raise CodesignError(f"{path}: 'dataset': {error}") from None
+    if profile is not None:
+        try:
+            load_profile(profile)
+        except HardwareError as error:
+            raise CodesignError(f"{path}: 'profile': {error}") from None
+
+
+def _count(mapping: dict, key: str, default: Any, path: Path, prefix: str = "", *, low: int = 0,
+           high: int = 2**63 - 1, required: bool = False) -> int | None:
+    """An integer field in [low, high]; `default` when absent unless `required`."""
+    if required:
+        value = _require(mapping, key, int, path, prefix)
+    else:
+        value = _optional(mapping, key, int, default, path, prefix)
+    if value is not None and not low <= value <= high:
+        raise CodesignError(f"{path}: '{prefix}{key}' = {value!r} must be in [{low}, {high}]")
+    return value
 
 
 def _require(mapping: dict, key: str, kind: type, path: Path, prefix: str = ""):

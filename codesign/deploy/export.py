@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from codesign.atomic import staged_folder
+from codesign.atomic import check_output, staged_folder
 from codesign.deploy.deployment import (
     DEPLOYMENT_FILE,
     FORMAT_VERSION,
@@ -45,16 +45,19 @@ class ExportResult:
 def export_trial(study_path, out, *, trial: int | None = None, pick: str | None = None,
                  overwrite: bool = False) -> ExportResult:
     """Write network.net, deployment.json, metrics.json and README.md for the chosen trial into `out`."""
+    from codesign.config import parse_config
     from codesign.study.storage import Study
 
     if trial is not None and pick is not None:
         raise CodesignError("give a trial number or a pick rule, not both")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise CodesignError(f"output path {out} exists and is not a folder")
+    out = check_output(out, "output folder", folder=True)
     if out.exists() and not overwrite:
         raise OutputExistsError(f"output folder {out} already exists")
     with Study.open(study_path) as study:
+        try:
+            parse_config(study.config)
+        except CodesignError as error:
+            raise CodesignError(f"study {study.path}: its stored config is not valid: {error}") from None
         selection = select_trial(study, trial=trial, pick=pick)
         chosen = selection.trial
         if not chosen.artifact_path:

@@ -56,9 +56,9 @@ class Selection:
 
 def select_trial(study, *, trial: int | None = None, pick: str | None = None) -> Selection:
     """The trial numbered `trial`, or the one the rule `pick` chooses (default: knee); CodesignError when nothing fits."""
-    from codesign.study.results import complete_trials, pareto_trials
+    from codesign.study.results import complete_trials, pareto_trials, study_objectives
 
-    objectives = study.config["objectives"]
+    objectives = study_objectives(study)
     trials = study.trials()
     if trial is not None:
         chosen = study.trial(trial)

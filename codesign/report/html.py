@@ -14,7 +14,7 @@ import html
 import time
 from pathlib import Path
 
-from codesign.atomic import write_file
+from codesign.atomic import check_output, parent_folders, write_file
 from codesign.errors import CodesignError
 
 FIGURES = ("pareto", "hypervolume", "importance", "parallel_coordinates")
@@ -88,9 +88,9 @@ window.addEventListener('load', function () {
 def build_figures(study) -> tuple[dict[str, bytes], dict[str, str], dict]:
     """(figure name -> PNG bytes, figure name -> note where it is missing or partial, data used)."""
     from codesign.report import plots
-    from codesign.study.results import complete_trials, hypervolume_curve, pareto_trials
+    from codesign.study.results import complete_trials, hypervolume_curve, pareto_trials, study_objectives
 
-    objectives = study.config["objectives"]
+    objectives = study_objectives(study)
     trials = study.trials()
     front = pareto_trials(trials, objectives)
     figures, notes = {}, {}
@@ -133,12 +133,12 @@ def parameter_importance(study) -> tuple[dict, str | None]:
     from codesign.config import parse_config
     from codesign.run.search_space import build_space, sampler_for
     from codesign.search.optimizer import BayesianOptimizer
-    from codesign.study.results import complete_trials
+    from codesign.study.results import complete_trials, study_objectives
     from codesign.study.trial import COMPLETE, INFEASIBLE
 
     trials = study.trials()
     observed = [t for t in trials if t.state in (COMPLETE, INFEASIBLE) and t.values]
-    done = complete_trials(trials, study.config["objectives"])
+    done = complete_trials(trials, study_objectives(study))
     if len(observed) < 3:
         return {}, (f"parameter importance needs at least 3 trials with objective values to fit the surrogate; "
                     f"this study has {len(observed)} ({len(done)} complete)")
@@ -215,36 +215,52 @@ def render_html(study, figures: dict[str, bytes], notes: dict[str, str], data: d
             encoded = base64.b64encode(figures[name]).decode("ascii")
             parts.append(f'<figure><img id="figure-{name}" alt="{TITLES[name]}" src="data:image/png;base64,{encoded}"></figure>')
     parts.append('<h2 id="table">Trials</h2><p class="meta">Click a column header to sort; rows on the Pareto front are shaded.</p>')
+    if "damaged" in notes:
+        parts.append(f'<p class="note">Damaged rows {html.escape(notes["damaged"])}</p>')
     parts.append(trial_table(trials, front, objectives))
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def write_report(study_path, out, png_dir=None) -> dict:
-    """Write the HTML report (atomically) and, with `png_dir`, each figure as a PNG; returns a summary."""
+    """Write the HTML report (atomically) and, with `png_dir`, each figure as a PNG; returns a summary.
+
+    Both outputs are checked before anything is written, the figures are written first and the
+    report last, and a failure removes the figures this call added: a refused report leaves the
+    file system as it was."""
     from codesign.study.storage import Study
 
-    out = Path(out)
-    if out.exists() and out.is_dir():
-        raise CodesignError(f"the report file {out} is a folder; give the HTML file to write")
+    out = check_output(out, "the report file")
     if not out.parent.is_dir():
         raise CodesignError(f"folder for the report {out} does not exist: {out.parent}")
+    if png_dir is not None:
+        png_dir = check_output(png_dir, "the figure folder", folder=True)
     with Study.open(study_path) as study:
         figures, notes, data = build_figures(study)
+        damaged = study.damaged_rows()
+        if damaged:
+            notes["damaged"] = "left out of the study's figures and table: " + "; ".join(str(e) for e in damaged)
         text = render_html(study, figures, notes, data)
         n_trials = len(data["trials"])
-    write_file(out, text.encode("utf-8"))
-    written = []
-    if png_dir is not None:
-        png_dir = Path(png_dir)
-        if png_dir.exists() and not png_dir.is_dir():
-            raise CodesignError(f"the figure folder {png_dir} exists and is not a folder")
-        png_dir.mkdir(parents=True, exist_ok=True)
-        for name, png in figures.items():
-            write_file(png_dir / f"{name}.png", png)
-            written.append(str(png_dir / f"{name}.png"))
-    return {"out": str(out), "trials": n_trials, "figures": sorted(figures), "pngs": written,
-            "notes": [f"{TITLES[k]}: {v}" for k, v in notes.items()]}
+    written: list[Path] = []
+    try:
+        if png_dir is not None:
+            with parent_folders(png_dir / "figure.png"):
+                png_dir.mkdir(exist_ok=True)
+                for name, png in figures.items():
+                    target = png_dir / f"{name}.png"
+                    existed = target.exists()
+                    write_file(target, png)
+                    if not existed:
+                        written.append(target)
+        write_file(out, text.encode("utf-8"))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return {"out": str(out), "trials": n_trials, "figures": sorted(figures),
+            "pngs": [str(png_dir / f"{name}.png") for name in figures] if png_dir is not None else [],
+            "notes": [f"{TITLES.get(k, 'Study')}: {v}" for k, v in notes.items()]}
 
 
 __all__ = ["build_figures", "parameter_importance", "render_html", "trial_table", "write_report"]

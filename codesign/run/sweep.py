@@ -45,14 +45,19 @@ class SweepRunner:
         self.total_trials = trials if trials is not None else budget["trials"]
         if self.total_trials < 1:
             raise CodesignError(f"a sweep needs a budget of at least 1 trial, got {self.total_trials}")
-        self.study = Study.open_or_create(study_path, config=config.data, seed=config.seed,
-                                          name=config["study"]["name"], force_new=force_new)
         self.timeout_s = timeout_s if timeout_s is not None else budget["timeout_s"]
         run = config["run"]
+        # the executor first: a scheduler that cannot be reached must not leave a new study file behind
         self.executor = executor or make_executor(
             workers=workers if workers is not None else run["workers"],
             scheduler=scheduler if scheduler is not None else (run["scheduler"] or None),
         )
+        try:
+            self.study = Study.open_or_create(study_path, config=config.data, seed=config.seed,
+                                              name=config["study"]["name"], force_new=force_new)
+        except BaseException:
+            self.executor.shutdown(cancel=True)
+            raise
         self.display = display
         self.notes = [f"re-queued trial {n}: the previous sweep stopped while it ran"
                       for n in self.study.recover_interrupted("requeue")]

@@ -36,23 +36,70 @@ def derive_trial_seed(study_seed: int, number: int) -> int:
     return int(np.random.SeedSequence([int(study_seed), int(number)]).generate_state(1)[0] % 2**31)
 
 
+class DamagedRowError(CodesignError):
+    """A stored trial row that cannot be read back: which trial, which field, what is wrong."""
+
+    def __init__(self, number: Any, field: str, problem: str):
+        self.number, self.field, self.problem = number, field, problem
+        super().__init__(f"trial {number}: stored field {field!r} is damaged ({problem})")
+
+
+def _stored_json(row: Mapping[str, Any], column: str, *, nullable: bool = False) -> Any:
+    text = row[column]
+    if text is None and nullable:
+        return None
+    if not isinstance(text, str):
+        raise DamagedRowError(row["number"], column, f"expected JSON text, found {type(text).__name__} {text!r}"[:200])
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise DamagedRowError(row["number"], column, f"not JSON: {text[:60]!r}") from None
+    if not isinstance(value, dict):
+        raise DamagedRowError(row["number"], column, f"expected a JSON object, found {type(value).__name__}")
+    return value
+
+
+def _stored_numbers(row: Mapping[str, Any], column: str, *, finite: bool) -> dict:
+    numbers_ = _stored_json(row, column)
+    for name, value in numbers_.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DamagedRowError(row["number"], f"{column}.{name}", f"{value!r} is not a number")
+        if finite and not math.isfinite(value):
+            raise DamagedRowError(row["number"], f"{column}.{name}", f"{value!r} is not finite")
+    return numbers_
+
+
+def _stored_scalar(row: Mapping[str, Any], column: str, kinds: tuple[type, ...]) -> Any:
+    value = row[column]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+        raise DamagedRowError(row["number"], column, f"{value!r} is not {' or '.join(k.__name__ for k in kinds)}")
+    return value
+
+
 def decode_row(row: Mapping[str, Any]) -> Trial:
-    """A stored row (COLUMNS, JSON as text) -> Trial."""
+    """A stored row (COLUMNS, JSON as text) -> Trial; a field that cannot be read raises
+    `DamagedRowError` naming the trial and the field."""
+    number = row["number"]
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise DamagedRowError(number, "number", f"{number!r} is not an integer")
+    state = row["state"]
+    if state not in STATES:
+        raise DamagedRowError(number, "state", f"{state!r} is not one of {STATES}")
     return Trial(
-        number=row["number"],
-        params=json.loads(row["params"]),
-        state=row["state"],
-        values=json.loads(row["values"]),
-        metrics=json.loads(row["metrics"]),
-        reason=row["error"],
-        counts=None if row["counts"] is None else json.loads(row["counts"]),
-        timings=json.loads(row["timings"]),
-        seed=row["seed"],
-        artifact_path=row["artifact_path"],
-        worker=row["worker"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
+        number=number,
+        params=_stored_json(row, "params"),
+        state=state,
+        values=_stored_numbers(row, "values", finite=state == "complete"),
+        metrics=_stored_json(row, "metrics"),
+        reason=_stored_scalar(row, "error", (str,)),
+        counts=_stored_json(row, "counts", nullable=True),
+        timings=_stored_numbers(row, "timings", finite=False),
+        seed=_stored_scalar(row, "seed", (int,)),
+        artifact_path=_stored_scalar(row, "artifact_path", (str,)),
+        worker=_stored_scalar(row, "worker", (str,)),
+        created_at=_stored_scalar(row, "created_at", (int, float)),
+        started_at=_stored_scalar(row, "started_at", (int, float)),
+        finished_at=_stored_scalar(row, "finished_at", (int, float)),
     )
 
 
@@ -181,9 +228,27 @@ class StudyStorage(ABC):
                 check_state(state)
             if not states:
                 return []
-        return [decode_row(row) for row in self._rows(states)]
+        trials = []
+        for row in self._rows(states):
+            try:
+                trials.append(decode_row(row))
+            except DamagedRowError:
+                continue  # reported by damaged_rows(); the rest of the study stays usable
+        return trials
+
+    def damaged_rows(self) -> list[DamagedRowError]:
+        """The stored trials that cannot be read back (`trials()` leaves them out), each naming its field."""
+        damaged = []
+        for row in self._rows(None):
+            try:
+                decode_row(row)
+            except DamagedRowError as error:
+                damaged.append(error)
+        return damaged
 
     def trial(self, number: int) -> Trial:
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral) or not 0 <= number < 2**63:
+            raise CodesignError(f"study {self.where} has no trial number {number!r} (trial numbers count from 0)")
         row = self._row(int(number))
         if row is None:
             raise CodesignError(f"study {self.where} has no trial number {number}")
@@ -192,7 +257,8 @@ class StudyStorage(ABC):
     def counts_by_state(self) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)
         for row in self._rows(None):
-            out[row["state"]] += 1
+            if row["state"] in out:
+                out[row["state"]] += 1
         return out
 
     def __len__(self) -> int:
@@ -269,4 +335,4 @@ class StudyStorage(ABC):
     def _note(self, key: str) -> str | None: ...
 
 
-__all__ = ["COLUMNS", "INTERRUPTED_ERROR", "RECOVERY_POLICIES", "StudyStorage", "decode_row", "derive_trial_seed"]
+__all__ = ["COLUMNS", "DamagedRowError", "INTERRUPTED_ERROR", "RECOVERY_POLICIES", "StudyStorage", "decode_row", "derive_trial_seed"]

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from codesign.errors import CodesignError
 from codesign.search.pareto import hypervolume, is_non_dominated, reference_point, to_minimization
 from codesign.study.trial import COMPLETE, FINISHED
 
@@ -73,3 +74,16 @@ def varying_params(trials: Sequence) -> list[str]:
 def format_params(params: dict, names: Sequence[str]) -> str:
     return ", ".join(f"{name}={params[name]:.3g}" if isinstance(params[name], float) else f"{name}={params[name]}"
                      for name in names if name in params)
+
+
+def study_objectives(study) -> dict[str, str]:
+    """The objectives a study was run with (name -> "maximize"/"minimize"), from its stored config;
+    a damaged stored config is reported with the study's file and the field."""
+    from codesign.config import DIRECTIONS
+
+    objectives = study.config.get("objectives") if isinstance(study.config, dict) else None
+    if (not isinstance(objectives, dict) or not objectives
+            or not all(isinstance(name, str) and direction in DIRECTIONS for name, direction in objectives.items())):
+        raise CodesignError(f"study {study.where}: its stored config is damaged: 'objectives' must map metric names "
+                            f"to \"maximize\" or \"minimize\", found {objectives!r}"[:400])
+    return dict(objectives)

@@ -16,6 +16,7 @@ resume the study, a different one is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -98,9 +99,13 @@ class SQLiteStudy(StudyStorage):
             self.seed: int = int(json.loads(meta["seed"]))
             self.config: dict = json.loads(meta["config"])
             self.config_hash: str = json.loads(meta["config_hash"])
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError, RecursionError) as exc:
             conn.close()
             raise CodesignError(f"{self.path}: study metadata is damaged ({exc!r} in table meta)") from None
+        if not isinstance(self.config, dict) or not isinstance(self.name, str):
+            conn.close()
+            raise CodesignError(f"{self.path}: study metadata is damaged (the stored config must be a JSON object, "
+                                f"found {type(self.config).__name__})")
         self.open_note: str | None = None
         self.backup_path: Path | None = None
 
@@ -263,7 +268,7 @@ class SQLiteStudy(StudyStorage):
 
     def counts_by_state(self) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)
-        with self._lock:
+        with self._lock, self._readable():
             for state, n in self._conn_or_raise().execute("SELECT state, COUNT(*) FROM trials GROUP BY state"):
                 out[state] = n
         return out
@@ -312,15 +317,23 @@ class SQLiteStudy(StudyStorage):
         query = f"SELECT {_COLUMN_LIST} FROM trials"
         if states is not None:
             query += f" WHERE state IN ({_marks(states)})"
-        with self._lock:
+        with self._lock, self._readable():
             rows = self._conn_or_raise().execute(query + " ORDER BY number", states or ()).fetchall()
         return [dict(zip(COLUMNS, r)) for r in rows]
 
     def _row(self, number: int) -> Mapping[str, Any] | None:
-        with self._lock:
+        with self._lock, self._readable():
             r = self._conn_or_raise().execute(
                 f"SELECT {_COLUMN_LIST} FROM trials WHERE number = ?", (number,)).fetchone()
         return None if r is None else dict(zip(COLUMNS, r))
+
+    @contextlib.contextmanager
+    def _readable(self):
+        """A file damaged below the rows (a torn page, a dropped column) names the study file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise CodesignError(f"study file {self.path} cannot be read: {exc}") from None
 
     def _put_note(self, key: str, text: str) -> None:
         with self._write() as conn:

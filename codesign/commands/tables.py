@@ -1,0 +1,81 @@
+"""The trial tables `status` and `pareto` print: fit the terminal by default, everything with --wide.
+
+Rich wraps cells to the console's width (80 columns when output is not a terminal); the compact
+form shows only the params that differ between the rows and the first 60 characters of an error.
+The wide form turns wrapping off and shows every param and the whole first line of each error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+WIDE_COLUMNS = 100_000  # no practical limit: each row stays on one line
+
+
+def console(wide: bool):
+    from rich.console import Console
+
+    return Console(width=WIDE_COLUMNS) if wide else Console()
+
+
+def _params(trial, names, wide: bool) -> str:
+    from codesign.study.results import format_params
+
+    return format_params(trial.params, list(trial.params) if wide else names)
+
+
+def _column_options(wide: bool) -> dict:
+    return {"no_wrap": True} if wide else {"overflow": "fold"}
+
+
+def trials_table(title: str, trials, objectives: dict, front: set, damaged, *, wide: bool):
+    from rich.table import Table
+
+    from codesign.study.results import varying_params
+
+    fold = _column_options(wide)
+    table = Table(title=title)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("state", **fold)
+    for name in objectives:
+        table.add_column(name, justify="right", **fold)
+    table.add_column("params", **fold)
+    table.add_column("time s", justify="right", **fold)
+    table.add_column("reason", **fold)
+    varying = varying_params(trials)
+    for t in trials:
+        marker = " *" if t.number in front else ""
+        reason = t.reason.splitlines()[0] if t.reason else ""
+        table.add_row(
+            f"{t.number}{marker}", t.state,
+            *[f"{t.values[name]:.4g}" if t.values and name in t.values else "-" for name in objectives],
+            _params(t, varying, wide),
+            f"{(t.timings or {}).get('total_s', 0):.1f}", reason if wide else reason[:60],
+        )
+    for error in damaged:
+        table.add_row(str(error.number), "damaged", *["-" for _ in objectives], "-", "-",
+                      f"stored field {error.field!r}: {error.problem}")
+    return table
+
+
+def front_table(title: str, front, objectives: dict, *, wide: bool):
+    from rich.table import Table
+
+    from codesign.study.results import varying_params
+
+    fold = _column_options(wide)
+    table = Table(title=title)
+    table.add_column("#", justify="right", no_wrap=True)
+    for name, direction in objectives.items():
+        table.add_column(f"{name} ({'max' if direction == 'maximize' else 'min'})", justify="right", **fold)
+    table.add_column("params" if wide else "params (those that differ along the front)", **fold)
+    varying = varying_params(front)
+    for t in front:
+        table.add_row(str(t.number), *[f"{t.values[name]:.4g}" for name in objectives], _params(t, varying, wide))
+    return table
+
+
+def print_damaged(damaged) -> None:
+    """One warning line per stored row that could not be read (the command works on the rest)."""
+    for error in damaged:
+        print(f"warning: {error}; left out", file=sys.stderr)
