@@ -35,7 +35,7 @@ def test_layers_must_chain():
     [
         ({"du": 5000}, "du=5000 is outside the chip's range [0, 4096]"),
         ({"dv": -1}, "dv=-1 is outside the chip's range [0, 4096]"),
-        ({"vth": 200000}, "vth=200000 is outside the chip's range [0, 131071]"),
+        ({"vth": 300000}, "vth=300000 is outside the chip's range [0, 131071]"),
         ({"num_weight_bits": 9}, "num_weight_bits=9 is outside the chip's range [1, 8]"),
         ({"weight_exponent": 8}, "weight_exponent=8 is outside the chip's range [-8, 7]"),
         ({"weights": np.array([[300, 0, 0], [0, 0, 0]])}, "weights contain 300, outside the synapse range [-256, 255]"),
@@ -68,7 +68,7 @@ def test_a_valid_network_passes_every_bundled_profile():
 
 
 def test_non_integer_fields_are_rejected():
-    with pytest.raises(HardwareError, match="weights must be integers"):
+    with pytest.raises(HardwareError, match="weights must be finite integers"):
         layer(weights=np.array([[0.5, 1, 2], [1, 2, 3]]))
     with pytest.raises(HardwareError, match="vth must be an integer"):
         layer(vth=1.5)

@@ -26,6 +26,17 @@ and adds it back through its 1-bit offset):
     v' = clip(int32(v' + u' + (bias_mant << bias_exp)), -2**23 + 1, 2**23 - 1)
     spike = v' > (vth << 6); a spiking neuron's v is reset to 0, u is kept.
 
+Other layer kinds (`hw_models.network`), each as Lava runs what netx builds:
+
+- conv (`PyConvModelFixed`): each input spike adds its kernel taps to the output neurons
+  it reaches (a sparse fan-out table built once); the sum arrives one step later, wrapped to
+  a signed 24-bit value; no weight exponent, no weight-bit truncation (Lava applies neither).
+  Lava computes the conv in float32, exact while a neuron's fan-in x 256 < 2**24.
+- recurrent dense (`dense_rec`): a second Dense from the layer's own spikes, floored by the
+  same exponent on its own, arriving one step after the spike like any synapse.
+- input layer with a neuron: no synapses; the per-step drive is the neurons' bias mantissa.
+- readout (a layer that never spikes): its voltage v is recorded per step.
+
 Refractory (numba only; Lava's fixed-point LIF has none): for `refractory` steps after a
 spike, u integrates as usual but v is held at 0 and the neuron cannot spike, as Lava's
 floating-point `LIFRefractory` model behaves.
@@ -49,7 +60,7 @@ import numpy as np  # noqa: E402
 
 from hw_models.activity import COUNT_FIELDS, ActivityCounts  # noqa: E402
 from hw_models.backends.result import SimulationResult  # noqa: E402
-from hw_models.network import Network  # noqa: E402
+from hw_models.network import CONV_SUM_BITS, ConvLayer, DenseLayer, Network  # noqa: E402
 
 # Columns of the per-layer parameter table handed to the kernel.
 (
@@ -69,8 +80,15 @@ from hw_models.network import Network  # noqa: E402
     P_REFRACTORY,
     P_RECORD_OFF,
     P_NARROW,
-) = range(16)
-N_PARAMS = 16
+    P_SYNAPSE,
+    P_TABLE_OFF,
+    P_ENTRY_OFF,
+    P_WRAP_BITS,
+    P_REC_W_OFF,
+    P_BIAS_EXP,
+) = range(22)
+N_PARAMS = 22
+SYNAPSE_DENSE, SYNAPSE_TABLE, SYNAPSE_DRIVE = 0, 1, 2  # P_SYNAPSE: dense matrix, sparse fan-out table (conv), none (input drive)
 NARROW_INPUT_MAX = 1 << 17  # |a_in| below this keeps every int32/24-bit intermediate in range
 
 # Columns of the per-(sample, layer) count table the kernel fills (numba wants integer columns).
@@ -87,11 +105,12 @@ DECAY_UNITY = 1 << 12
 
 
 def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: dict | None = None) -> SimulationResult:
-    """Run validated uint8 spikes (batch, n_in, T); `cache` keeps the packed network between calls."""
+    """Run validated input (batch, n_in, T): uint8 spikes, or int64 drive for an input layer;
+    `cache` keeps the packed network between calls."""
     cache = {} if cache is None else cache
     if record_layers not in cache:
         cache[record_layers] = pack_network(network, record_layers)
-    recorded, table = run_packed(cache[record_layers], spikes)
+    recorded, table, voltage = run_packed(cache[record_layers], spikes)
     layers = None
     if record_layers:
         bounds = np.cumsum([0] + [layer.n_out for layer in network.layers])
@@ -100,7 +119,8 @@ def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: d
     else:
         output = recorded
     counts = ActivityCounts(**{name: table[:, :, COUNT_FIELDS.index(name)] for name in COUNT_FIELDS}, timesteps=spikes.shape[2])
-    return SimulationResult(output=output, layers=layers, counts=counts, backend="numba")
+    voltage = voltage if not network.layers[-1].spiking else None
+    return SimulationResult(output=output, layers=layers, counts=counts, backend="numba", voltage=voltage)
 
 
 @dataclass(frozen=True)
@@ -108,74 +128,116 @@ class PackedNetwork:
     """A Network flattened into the arrays the kernel takes (numba wants flat, typed arrays)."""
 
     params: np.ndarray  # (n_layers, N_PARAMS) int64
-    weights: np.ndarray  # concatenated effective weights << max(exponent, 0), each layer transposed to (in, out), int16/32
-    delays: np.ndarray  # same layout as weights (zeros for layers without delays), int64
+    weights: np.ndarray  # dense (and recurrent) effective weights << max(exponent, 0), each transposed to (in, out), int16/32
+    delays: np.ndarray  # same layout as the dense weights (zeros for layers without delays), int64
+    table_starts: np.ndarray  # conv fan-out tables: per input of each table layer, where its entries start (+ one end)
+    table_targets: np.ndarray  # per entry: the output neuron (within the layer)
+    table_weights: np.ndarray  # per entry: the weight
     column_synapses: np.ndarray  # per input of each layer: synapses with a non-zero effective weight
     column_delayed: np.ndarray  # per input of each layer: of those, how many have delay > 0
+    recurrent_synapses: np.ndarray  # per neuron: its non-zero recurrent synapses (0 without recurrence)
     bias: np.ndarray  # per neuron of every layer: bias_mant << bias_exp, int64
     n_neurons: int
     ring_size: int
     max_out: int
     max_delay: int
     record_size: int
+    voltage_off: int  # neuron offset of a last layer that never spikes (its v is recorded), else -1
 
 
 def pack_network(network: Network, record_layers: bool) -> PackedNetwork:
     """Flatten `network` for the kernel; `record_layers` decides which layers' spikes are kept."""
     n_layers = len(network.layers)
     params = np.zeros((n_layers, N_PARAMS), dtype=np.int64)
-    weights, delays, col_syn, col_delayed, biases = [], [], [], [], []
-    w_off = neuron_off = col_off = ring_off = record_off = 0
+    weights, delays, col_syn, col_delayed, biases, recurrent = [], [], [], [], [], []
+    starts, targets, entries = [], [], []
+    w_off = neuron_off = col_off = ring_off = record_off = start_off = entry_off = 0
     for index, layer in enumerate(network.layers):
-        effective = layer.effective_weights().astype(np.int64)
-        layer_delays = np.zeros_like(effective) if layer.delays is None else layer.delays.astype(np.int64)
-        nonzero = effective != 0
-        # a left shift distributes over the sum exactly, so positive exponents are applied to the
-        # weights once (|w| << 7 < 2**15); negative ones must floor each group's sum, in the kernel
-        weights.append((effective << max(layer.weight_exponent, 0)).T.ravel())
-        delays.append(layer_delays.T.ravel())
-        col_syn.append(nonzero.sum(axis=0))
-        col_delayed.append((nonzero & (layer_delays > 0)).sum(axis=0))
-        bias = layer.bias.astype(np.int64)
+        synapse, table_off, layer_entry_off, rec_off, max_arrival = SYNAPSE_DRIVE, 0, 0, -1, 0
+        if isinstance(layer, DenseLayer):
+            synapse = SYNAPSE_DENSE
+            effective = layer.effective_weights().astype(np.int64)
+            layer_delays = np.zeros_like(effective) if layer.delays is None else layer.delays.astype(np.int64)
+            # a left shift distributes over the sum exactly, so positive exponents are applied to the
+            # weights once (|w| << 7 < 2**15); negative ones must floor each group's sum, in the kernel
+            weights.append((effective << max(layer.weight_exponent, 0)).T.ravel())
+            delays.append(layer_delays.T.ravel())
+            max_arrival = _max_arrival(effective, layer.weight_exponent)
+            w_off_layer, w_off = w_off, w_off + effective.size
+            if layer.recurrent_weights is not None:
+                looped = layer.effective_recurrent_weights().astype(np.int64)
+                weights.append((looped << max(layer.weight_exponent, 0)).T.ravel())
+                delays.append(np.zeros(looped.size, dtype=np.int64))
+                max_arrival += _max_arrival(looped, layer.weight_exponent)
+                rec_off, w_off = w_off, w_off + looped.size
+        else:
+            w_off_layer = 0
+        if isinstance(layer, ConvLayer):
+            synapse = SYNAPSE_TABLE
+            layer_starts, layer_targets, layer_weights = layer.synapse_table()
+            starts.append(layer_starts[:-1] + entry_off)
+            targets.append(layer_targets)
+            entries.append(layer_weights)
+            table_off, layer_entry_off = start_off, entry_off
+            start_off += layer.n_in
+            entry_off += layer_targets.size
+            max_arrival = int(np.bincount(layer_targets, np.abs(layer_weights), minlength=layer.n_out).max(initial=0))
+        synapses, delayed = layer.fan_out()
+        col_syn.append(synapses)
+        col_delayed.append(delayed)
+        recurrent.append(layer.recurrent_fan_out() if isinstance(layer, DenseLayer) else np.zeros(layer.n_out, dtype=np.int64))
+        bias = layer.neuron_bias.astype(np.int64)
         biases.append(bias << layer.bias_exp if layer.bias_exp >= 0 else bias >> -layer.bias_exp)
         records = record_layers or index == n_layers - 1
         ring_size = layer.max_delay + 2
         params[index] = (
             layer.n_in,
             layer.n_out,
-            w_off,
+            w_off_layer,
             neuron_off,
             col_off,
-            max(-layer.weight_exponent, 0),
+            max(-getattr(layer, "weight_exponent", 0), 0),
             layer.du,
             layer.dv,
             layer.vth << 6,
-            int(layer.delays is not None),
+            int(getattr(layer, "delays", None) is not None),
             layer.max_delay,
             ring_off,
             ring_size,
             layer.refractory,
             record_off if records else -1,
-            int(_max_arrival(effective, layer.weight_exponent) <= NARROW_INPUT_MAX),
+            int(max_arrival <= NARROW_INPUT_MAX),
+            synapse,
+            table_off,
+            layer_entry_off,
+            CONV_SUM_BITS if synapse == SYNAPSE_TABLE else 32,
+            rec_off,
+            layer.bias_exp,
         )
-        w_off += effective.size
         neuron_off += layer.n_out
         col_off += layer.n_in
         ring_off += ring_size * layer.n_out
         if records:
             record_off += layer.n_out
+    last = network.layers[-1]
+    ends = [np.array([entry_off], dtype=np.int64)]
     return PackedNetwork(
         params=params,
-        weights=_narrowest_int(np.concatenate(weights)),
-        delays=np.concatenate(delays),
+        weights=_narrowest_int(np.concatenate(weights) if weights else np.zeros(0, dtype=np.int64)),
+        delays=np.concatenate(delays) if delays else np.zeros(0, dtype=np.int64),
+        table_starts=np.concatenate(starts + ends).astype(np.int64),
+        table_targets=np.concatenate(targets).astype(np.int64) if targets else np.zeros(0, dtype=np.int64),
+        table_weights=np.concatenate(entries).astype(np.int64) if entries else np.zeros(0, dtype=np.int64),
         column_synapses=np.concatenate(col_syn).astype(np.int64),
         column_delayed=np.concatenate(col_delayed).astype(np.int64),
+        recurrent_synapses=np.concatenate(recurrent).astype(np.int64),
         bias=np.concatenate(biases),
         n_neurons=neuron_off,
         ring_size=ring_off,
         max_out=max(layer.n_out for layer in network.layers),
         max_delay=max(layer.max_delay for layer in network.layers),
         record_size=record_off,
+        voltage_off=-1 if last.spiking else neuron_off - last.n_out,
     )
 
 
@@ -193,33 +255,50 @@ def _max_arrival(effective: np.ndarray, weight_exponent: int) -> int:
     return int(np.abs(effective).sum(axis=1).max()) << max(weight_exponent, 0)
 
 
-def run_packed(packed: PackedNetwork, spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Run the kernel: (recorded spikes (batch, record_size, T) uint8, counts (batch, n_layers, 6) int64)."""
-    batch, _, steps = spikes.shape
+def run_packed(packed: PackedNetwork, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the kernel: recorded spikes (batch, record_size, T) uint8, counts (batch, n_layers, 6) int64,
+    and the voltage (batch, n_out, T) int64 of a last layer that never spikes (else (batch, 0, T))."""
+    batch, _, steps = inputs.shape
     recorded = np.zeros((batch, packed.record_size, steps), dtype=np.uint8)
     counts = np.zeros((batch, packed.params.shape[0], N_COUNTS), dtype=np.int64)
+    n_voltage = 0 if packed.voltage_off < 0 else int(packed.params[-1, P_N_OUT])
+    voltage = np.zeros((batch, n_voltage, steps), dtype=np.int64)
+    drive = packed.params[0, P_SYNAPSE] == SYNAPSE_DRIVE
     _run_batch(
-        np.ascontiguousarray(spikes, dtype=np.uint8),
+        np.ascontiguousarray(inputs, dtype=np.int64 if drive else np.uint8),
         packed.params,
         packed.weights,
         packed.delays,
+        packed.table_starts,
+        packed.table_targets,
+        packed.table_weights,
         packed.column_synapses,
         packed.column_delayed,
+        packed.recurrent_synapses,
         packed.bias,
         packed.n_neurons,
         packed.ring_size,
         packed.max_out,
         packed.max_delay,
+        packed.voltage_off,
         recorded,
         counts,
+        voltage,
     )
-    return recorded, counts
+    return recorded, counts, voltage
 
 
 @numba.njit(cache=True, inline="always")
 def _wrap32(x):
     """x modulo 2**32 as a signed int32 value (numpy's int32 overflow), kept in int64."""
     return ((x + 2147483648) & 4294967295) - 2147483648
+
+
+@numba.njit(cache=True, inline="always")
+def _wrap(x, bits):
+    """x as a signed `bits`-bit value (Lava's `signed_clamp`, which wraps), kept in int64."""
+    half = np.int64(1) << (bits - 1)
+    return ((x + half) & (2 * half - 1)) - half
 
 
 @numba.njit(cache=True, inline="always")
@@ -276,7 +355,7 @@ def _integrate_narrow(u_old, v_old, a_in, bias, du_keep, dv_keep):
 
 
 @numba.njit(cache=True)
-def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, narrow):
+def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, narrow, wrap_bits):
     """One step of neurons off..off+n_out (branch-free, so it vectorizes); consumes their ring slot."""
     u = u[off : off + n_out]
     v = v[off : off + n_out]
@@ -298,7 +377,7 @@ def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, narro
             n_fired += spike
         return n_fired, n_active
     for idx in range(n_out):
-        a_in = _wrap32(ring[idx])
+        a_in = _wrap(ring[idx], wrap_bits)
         ring[idx] = 0
         n_active += (u[idx] != 0) | (v[idx] != 0) | (a_in != 0) | (bias[idx] != 0)
         current, voltage = _integrate(u[idx], v[idx], a_in, bias[idx], du_keep, dv_keep)
@@ -311,7 +390,7 @@ def _lif(u, v, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, narro
 
 
 @numba.njit(cache=True)
-def _lif_refractory(u, v, refractory_left, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, refractory):
+def _lif_refractory(u, v, refractory_left, fired, bias, off, ring, slot, n_out, du_keep, dv_keep, vth, refractory, wrap_bits):
     """`_lif` with refractory steps: v held at 0 and no spike while `refractory_left` > 0."""
     u = u[off : off + n_out]
     v = v[off : off + n_out]
@@ -322,7 +401,7 @@ def _lif_refractory(u, v, refractory_left, fired, bias, off, ring, slot, n_out, 
     n_fired = 0
     n_active = 0
     for idx in range(n_out):
-        a_in = _wrap32(ring[idx])
+        a_in = _wrap(ring[idx], wrap_bits)
         ring[idx] = 0
         n_active += (u[idx] != 0) | (v[idx] != 0) | (a_in != 0) | (bias[idx] != 0)
         current, voltage = _integrate(u[idx], v[idx], a_in, bias[idx], du_keep, dv_keep)
@@ -338,109 +417,168 @@ def _lif_refractory(u, v, refractory_left, fired, bias, off, ring, slot, n_out, 
 
 @numba.njit(cache=True, parallel=True)
 def _run_batch(
-    spikes,
+    inputs,
     params,
     weights,
     delays,
+    table_starts,
+    table_targets,
+    table_weights,
     column_synapses,
     column_delayed,
+    recurrent_synapses,
     bias,
     n_neurons,
     ring_total,
     max_out,
     max_delay,
+    voltage_off,
     recorded,
     counts,
+    voltage,
 ):
-    batch = spikes.shape[0]
+    batch = inputs.shape[0]
     for b in numba.prange(batch):
         _run_sample(
-            spikes[b],
+            inputs[b],
             params,
             weights,
             delays,
+            table_starts,
+            table_targets,
+            table_weights,
             column_synapses,
             column_delayed,
+            recurrent_synapses,
             bias,
             n_neurons,
             ring_total,
             max_out,
             max_delay,
+            voltage_off,
             recorded[b],
             counts[b],
+            voltage[b],
         )
 
 
 @numba.njit(cache=True)
 def _run_sample(
-    spikes,
+    inputs,
     params,
     weights,
     delays,
+    table_starts,
+    table_targets,
+    table_weights,
     column_synapses,
     column_delayed,
+    recurrent_synapses,
     bias,
     n_neurons,
     ring_total,
     max_out,
     max_delay,
+    voltage_off,
     recorded,
     counts,
+    voltage,
 ):
-    """One sample, step by step; `spikes` is (n_in, T), `recorded` is (record_size, T)."""
+    """One sample, step by step; `inputs` is (n_in, T) spikes or drive, `recorded` is (record_size, T)."""
     n_layers = params.shape[0]
-    n_inputs, steps = spikes.shape
-    flat_spikes = _time_major(spikes)
+    n_inputs, steps = inputs.shape
+    flat_inputs = np.ascontiguousarray(inputs.T).ravel()  # time-major: each step's scan is contiguous
     u = np.zeros(n_neurons, dtype=np.int64)
     v = np.zeros(n_neurons, dtype=np.int64)
     refractory_left = np.zeros(n_neurons, dtype=np.int64)
     fired = np.zeros(n_neurons, dtype=np.uint8)
     ring = np.zeros(ring_total, dtype=np.int64)
+    bias_now = bias.copy()
     group_sums = np.zeros((max_delay + 1) * max_out, dtype=np.int32)
     active_inputs = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
     for t in range(steps):
         for layer in range(n_layers):
             layer_params = params[layer]
-            # --- synapses: this step's source spikes, queued for step t + 1 + delay ---
             n_in = layer_params[P_N_IN]
-            if layer == 0:
-                n_active = _active_indices(flat_spikes, t * n_in, n_in, active_inputs)
-            else:
-                n_active = _active_indices(fired, params[layer - 1, P_NEURON_OFF], n_in, active_inputs)
-            _count_synaptic_events(counts[layer], column_synapses, column_delayed, layer_params[P_COL_OFF], active_inputs, n_active)
-            _queue_synaptic_input(ring, group_sums, weights, delays, layer_params, active_inputs, n_active, t)
-            # --- neurons: integrate what arrives at step t (kept inline here: one more call level costs ~10%) ---
             n_out = layer_params[P_N_OUT]
             neuron_off = layer_params[P_NEURON_OFF]
+            synapse = layer_params[P_SYNAPSE]
+            # --- synapses: this step's source spikes, queued for step t + 1 + delay ---
+            if synapse == SYNAPSE_DRIVE:  # an input layer: this step's frame is its neurons' bias mantissa
+                for n in range(n_out):
+                    bias_now[neuron_off + n] = np.int64(flat_inputs[t * n_in + n]) << layer_params[P_BIAS_EXP]
+            else:
+                if layer == 0:
+                    n_active = _active_indices(flat_inputs, t * n_in, n_in, active_inputs)
+                else:
+                    n_active = _active_indices(fired, params[layer - 1, P_NEURON_OFF], n_in, active_inputs)
+                _count_synaptic_events(counts[layer], column_synapses, column_delayed, layer_params[P_COL_OFF], active_inputs, n_active)
+                if synapse == SYNAPSE_DENSE:
+                    _queue_synaptic_input(ring, group_sums, weights, delays, layer_params, active_inputs, n_active, t)
+                else:
+                    _queue_table(ring, table_starts, table_targets, table_weights, layer_params, active_inputs, n_active, t)
+            # --- neurons: integrate what arrives at step t (kept inline here: one more call level costs ~10%) ---
             slot = layer_params[P_RING_OFF] + (t % layer_params[P_RING_SIZE]) * n_out
             du_keep = DECAY_UNITY - layer_params[P_DU]
             dv_keep = DECAY_UNITY - layer_params[P_DV]
             vth = layer_params[P_VTH]
             refractory = layer_params[P_REFRACTORY]
+            wrap_bits = layer_params[P_WRAP_BITS]
             if refractory > 0:
                 n_fired, n_active_neurons = _lif_refractory(
-                    u, v, refractory_left, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, refractory
+                    u, v, refractory_left, fired, bias_now, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, refractory, wrap_bits
                 )
             else:
                 n_fired, n_active_neurons = _lif(
-                    u, v, fired, bias, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, layer_params[P_NARROW] != 0
+                    u, v, fired, bias_now, neuron_off, ring, slot, n_out, du_keep, dv_keep, vth, layer_params[P_NARROW] != 0, wrap_bits
                 )
+            if layer_params[P_REC_W_OFF] >= 0 and n_fired:  # recurrent synapses: this step's spikes, due at t + 1
+                _queue_recurrent(ring, group_sums, weights, layer_params, fired, active_inputs, t)
+                counts[layer, C_INPUT] += n_fired
+                for k in range(n_fired):
+                    counts[layer, C_SYNOPS] += recurrent_synapses[neuron_off + active_inputs[k]]
             if layer_params[P_RECORD_OFF] >= 0:
                 _record_spikes(recorded, layer_params[P_RECORD_OFF], fired, neuron_off, n_out, t)
+            if layer == n_layers - 1 and voltage_off >= 0:
+                for n in range(n_out):
+                    voltage[n, t] = v[voltage_off + n]
             counts[layer, C_OUTPUT] += n_fired
             counts[layer, C_ACTIVE] += n_active_neurons
             counts[layer, C_INACTIVE] += n_out - n_active_neurons
 
 
 @numba.njit(cache=True)
-def _time_major(spikes):
-    """(n_in, T) -> flat (T * n_in), so that each step's scan of the inputs is contiguous."""
-    n_inputs, steps = spikes.shape
-    flat_spikes = np.empty(steps * n_inputs, dtype=np.uint8)
-    for i in range(n_inputs):
-        for t in range(steps):
-            flat_spikes[t * n_inputs + i] = spikes[i, t]
-    return flat_spikes
+def _queue_table(ring, table_starts, table_targets, table_weights, layer_params, active_inputs, n_active, t):
+    """Conv: each active input adds its kernel taps to the neurons it reaches, due at step t + 1.
+
+    The slot is zero: its neurons zeroed it when they consumed it (ring size 2: conv has no delays)."""
+    n_out = layer_params[P_N_OUT]
+    slot = layer_params[P_RING_OFF] + ((t + 1) % layer_params[P_RING_SIZE]) * n_out
+    base = layer_params[P_TABLE_OFF]
+    for k in range(n_active):
+        source = base + active_inputs[k]
+        for entry in range(table_starts[source], table_starts[source + 1]):
+            ring[slot + table_targets[entry]] += table_weights[entry]
+
+
+@numba.njit(cache=True)
+def _queue_recurrent(ring, group_sums, weights, layer_params, fired, active, t):
+    """dense_rec: the layer's spikes of step t through its recurrent Dense (floored on its own), added to step t + 1.
+
+    Leaves the spiking neurons' indices in `active` (the caller counts their synaptic ops)."""
+    n_out = layer_params[P_N_OUT]
+    n_active = _active_indices(fired, layer_params[P_NEURON_OFF], n_out, active)
+    slot = layer_params[P_RING_OFF] + ((t + 1) % layer_params[P_RING_SIZE]) * n_out
+    sums = group_sums[:n_out]
+    sums[:] = 0
+    rec_off = layer_params[P_REC_W_OFF]
+    for k in range(n_active):
+        row = weights[rec_off + active[k] * n_out : rec_off + (active[k] + 1) * n_out]
+        for n in range(n_out):
+            sums[n] += row[n]
+    right_shift = layer_params[P_RIGHT_SHIFT]
+    for n in range(n_out):
+        ring[slot + n] += np.int64(sums[n]) >> right_shift
 
 
 @numba.njit(cache=True, inline="always")
