@@ -1,6 +1,7 @@
 """lava-dl netx HDF5 files <-> `hw_models.Network`.
 
-Reading mirrors what `lava.lib.dl.netx.hdf5.Network` builds from a file, rule for rule, so
+Reading mirrors what `lava.lib.dl.netx.hdf5.Network` builds from a file (`create_input`,
+`create_conv`, `create_dense` and the `flatten` rule of `_create`), rule for rule, so
 that our backends run exactly the network Lava runs: weights are read as integers
 (`astype(int)`, as netx's NetDict does) and re-encoded by netx's `optimize_weight_bits`
 (mantissa, weight bits, exponent), Lava's current decay is `iDecay - 1` (we keep `iDecay`,
@@ -21,11 +22,12 @@ import h5py
 import numpy as np
 
 from hw_models.errors import HardwareError, NetxFormatError
-from hw_models.network import DenseLayer, Network, SignMode, sign_mode_of
+from hw_models.network import ConvLayer, DenseLayer, InputLayer, Network, SignMode, sign_mode_of
 
 NETX_BIAS_EXP = 6  # netx gives every CUBA neuron bias_exp = 6
 NETX_MAX_DELAY = 62
 SUPPORTED_NEURONS = ("CUBA", "LOIHI")
+SUPPORTED_LAYERS = ("input", "conv", "pool", "flatten", "dense", "dense_rec")
 
 
 def optimize_weight_bits(weight: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -56,94 +58,217 @@ def optimize_weight_bits(weight: np.ndarray) -> tuple[np.ndarray, int, int]:
 
 
 def read_netx(path: str | Path) -> Network:
-    """Read a netx `.net` file (dense CUBA layers, optional delays) as a `Network`."""
+    """Read a netx `.net` file (input, conv, pool, flatten, dense, dense_rec layers) as a `Network`.
+
+    Every problem (an unsupported layer kind or neuron, a non-finite number, a shape that does
+    not chain) is collected and reported in one `NetxFormatError`, layer by layer.
+    """
     path = Path(path)
     if not path.is_file():
-        raise NetxFormatError(f"netx file {path} does not exist")
+        raise NetxFormatError(f"netx file {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""))
     try:
         handle = h5py.File(path, "r")
     except OSError as error:
         raise NetxFormatError(f"{path} is not a readable HDF5 file (corrupt, truncated or another format): {error}") from None
     try:
         with handle:
-            return _read_layers(handle, path)
+            return _Reader(handle, path).network()
     except NetxFormatError:
         raise
-    except (KeyError, OSError, ValueError, TypeError) as error:
+    except (KeyError, OSError, ValueError, TypeError, IndexError) as error:
         raise NetxFormatError(f"{path} is not a valid netx network: {error}") from None
 
 
-def _read_layers(handle: h5py.File, path: Path) -> Network:
-    if "layer" not in handle:
-        raise NetxFormatError(f"{path} has no 'layer' group: not a lava-dl netx network")
-    group = handle["layer"]
-    keys = sorted(group.keys(), key=lambda key: int(key) if key.isdigit() else -1)
-    if not keys or any(not key.isdigit() for key in keys):
-        raise NetxFormatError(f"{path}: 'layer' must hold groups named 0, 1, 2, ... (found {list(group.keys())})")
-    layers = []
-    for key in keys:
-        config = group[key]
-        where = f"{path}: layer {key}"
-        layer_type = _string(config["type"])
+class _Reader:
+    """One pass over a file's layers, in netx's order, with the shapes netx would infer."""
+
+    def __init__(self, handle: h5py.File, path: Path) -> None:
+        self.handle, self.path = handle, path
+        self.problems: list[str] = []
+        self.notes: list[str] = []
+        self.layers: list = []
+        self.input_shape: tuple | None = None
+
+    def network(self) -> Network:
+        if "layer" not in self.handle:
+            raise NetxFormatError(f"{self.path} has no 'layer' group: not a lava-dl netx network")
+        group = self.handle["layer"]
+        keys = sorted(group.keys(), key=lambda key: int(key) if key.isdigit() else -1)
+        if not keys or any(not key.isdigit() for key in keys):
+            raise NetxFormatError(f"{self.path}: 'layer' must hold groups named 0, 1, 2, ... (found {list(group.keys())})")
+        for key in keys:
+            config = group[key]
+            where = f"layer {key}"
+            try:
+                self._layer(config, where, _string(config["type"]))
+            except (HardwareError, KeyError, ValueError, TypeError, IndexError) as error:
+                self.problems.append(f"{where}: {error}" if not str(error).startswith("layer") else str(error))
+        if not self.layers and not self.problems:
+            self.problems.append("no layers with neurons or synapses")
+        if self.problems:
+            raise NetxFormatError(f"{self.path}: " + "; ".join(self.problems))
+        try:
+            return Network(tuple(self.layers), metadata={"source": str(self.path), "notes": self.notes}, input_shape=self.input_shape)
+        except HardwareError as error:
+            raise NetxFormatError(f"{self.path}: {error}") from None
+
+    def _source_shape(self) -> tuple | None:
+        return tuple(self.layers[-1].out_shape) if self.layers else self.input_shape
+
+    def _layer(self, config: h5py.Group, where: str, layer_type: str) -> None:
         if layer_type == "input":
+            if "shape" in config:
+                self.input_shape = tuple(int(size) for size in _finite(config["shape"][()], where, "shape").reshape(-1))
             if "neuron" in config:
-                raise NetxFormatError(f"{where}: input layers with neurons are not supported (only plain spike input)")
-            continue
-        if layer_type != "dense":
-            raise NetxFormatError(f"{where}: layer type {layer_type!r} is not supported (supported: dense, input)")
-        layers.append(_read_dense(config, where, name=f"dense{len(layers)}"))
-    if not layers:
-        raise NetxFormatError(f"{path}: no dense layers")
-    try:
-        return Network(tuple(layers), metadata={"source": str(path)})
-    except HardwareError as error:
-        raise NetxFormatError(f"{path}: {error}") from None
+                if self.layers:
+                    raise HardwareError(f"{where}: an input layer with a neuron must come first")
+                self.layers.append(self._input(config, where))
+        elif layer_type in ("conv", "pool"):
+            self.layers.append(self._conv(config, where, pool=layer_type == "pool"))
+        elif layer_type == "flatten":
+            pass  # netx flattens (C, H, W order) before the next dense layer; so does Network
+        elif layer_type in ("dense", "dense_rec"):
+            self.layers.append(self._dense(config, where, recurrent=layer_type == "dense_rec"))
+        else:
+            raise HardwareError(f"{where}: layer type {layer_type!r} is not supported (supported: {', '.join(SUPPORTED_LAYERS)})")
+
+    def _neuron(self, config: h5py.Group, where: str) -> dict:
+        neuron = config["neuron"]
+        neuron_type = _string(neuron["type"])
+        problems = []
+        if neuron_type not in SUPPORTED_NEURONS:
+            problems.append(f"neuron type {neuron_type!r} is not supported (supported: CUBA, LOIHI)")
+        if "gradedSpike" in neuron and bool(neuron["gradedSpike"][()]):
+            problems.append("graded spikes are not supported (binary spikes only)")
+        if problems:
+            raise HardwareError(f"{where}: " + "; ".join(problems))
+        return {
+            "du": _scalar(neuron["iDecay"], where, "neuron/iDecay"),
+            "dv": _scalar(neuron["vDecay"], where, "neuron/vDecay"),
+            "vth": _scalar(neuron["vThMant"], where, "neuron/vThMant"),
+            "bias_exp": NETX_BIAS_EXP,
+        }
+
+    def _input(self, config: h5py.Group, where: str) -> InputLayer:
+        shape = self.input_shape or (int(np.prod(config["shape"][()])),)
+        weight = _scalar(config["weight"], where, "weight") if "weight" in config else 64
+        bias = _scalar(config["bias"], where, "bias") if "bias" in config else 0
+        return InputLayer(shape=shape, weight=weight, bias=bias, name="input", **self._neuron(config, where))
+
+    def _conv(self, config: h5py.Group, where: str, pool: bool) -> ConvLayer:
+        source = self._source_shape()
+        if source is None or len(source) != 3:
+            raise HardwareError(f"{where}: a {'pool' if pool else 'conv'} layer needs a (C, H, W) input; the layer before gives {source}")
+        weight = _integer_array(config["weight"], where, "weight")
+        weight = weight.reshape(weight.shape[:4]) if weight.ndim > 4 else weight
+        groups = int(_scalar(config["groups"], where, "groups")) if "groups" in config else 1
+        if pool:  # lava-dl's sum pooling: one kernel applied to every channel = a depthwise conv
+            channels = source[0]
+            weight = np.broadcast_to(weight.reshape(1, 1, *weight.shape[-2:]), (channels, 1, *weight.shape[-2:]))
+            groups = channels
+            self.notes.append(f"{where}: lava-dl 'pool' layer, which netx cannot load, read as the equivalent depthwise strided convolution")
+        if "delay" in config:
+            self.notes.append(f"{where}: conv delays are ignored, as netx ignores them")
+        layer = ConvLayer(
+            weights=weight,
+            in_shape=source,
+            stride=_pair_of(config, "stride", where),
+            padding=_pair_of(config, "padding", where, default=0),
+            dilation=_pair_of(config, "dilation", where),
+            groups=groups,
+            bias=_bias(config, where),
+            name=f"{'pool' if pool else 'conv'}{len(self.layers)}",
+            **self._neuron(config, where),
+        )
+        if "shape" in config:
+            declared = tuple(int(size) for size in np.asarray(config["shape"][()]).reshape(-1))
+            if declared != layer.out_shape:
+                raise HardwareError(f"{where}: shape {declared} differs from the convolution's output {layer.out_shape}")
+        return layer
+
+    def _dense(self, config: h5py.Group, where: str, recurrent: bool) -> DenseLayer:
+        if "weight/imag" in config:
+            raise HardwareError(f"{where}: complex weights are not supported")
+        n_out = int(np.prod(config["shape"][()]))
+        weight = _integer_array(config["weight"], where, "weight")
+        if weight.ndim == 1:
+            weight = weight.reshape(n_out, -1)
+        if weight.shape[0] != n_out:
+            raise HardwareError(f"{where}: weight has {weight.shape[0]} rows but the layer shape says {n_out} neurons")
+        source = self._source_shape()
+        if source is not None and int(np.prod(source)) != weight.shape[1]:
+            raise HardwareError(f"{where}: weight takes {weight.shape[1]} inputs but the layer before gives {int(np.prod(source))}")
+        looped = None
+        if recurrent:
+            looped = _integer_array(config["weight_rec"], where, "weight_rec").reshape(n_out, -1)
+            combined = np.hstack((weight, looped))
+        else:
+            combined = weight
+        if not np.any(combined):
+            raise HardwareError(f"{where}: all weights are zero, which lava-dl netx cannot load")
+        mantissas, num_weight_bits, weight_exponent = optimize_weight_bits(combined)
+        delays = None
+        if "delay" in config:
+            if recurrent:
+                raise HardwareError(f"{where}: dense_rec with delays is not supported (netx builds it without the weight exponent)")
+            delays = _broadcast_delays(_finite(config["delay"][()], where, "delay"), weight.shape, where)
+        neuron = "neuron" in config
+        return DenseLayer(
+            weights=mantissas[:, : weight.shape[1]],
+            recurrent_weights=None if looped is None else mantissas[:, weight.shape[1] :],
+            weight_exponent=weight_exponent,
+            num_weight_bits=num_weight_bits,
+            delays=delays,
+            bias=_bias(config, where),
+            neuron=neuron,
+            name=f"{'dense' if neuron else 'readout'}{len(self.layers)}",
+            **(self._neuron(config, where) if neuron else {"du": 0, "dv": 0, "vth": 0, "bias_exp": NETX_BIAS_EXP}),
+        )
 
 
-def _read_dense(config: h5py.Group, where: str, name: str) -> DenseLayer:
-    if "neuron" not in config:
-        raise NetxFormatError(f"{where}: dense layer without a 'neuron' group is not supported")
-    neuron = config["neuron"]
-    neuron_type = _string(neuron["type"])
-    if neuron_type not in SUPPORTED_NEURONS:
-        raise NetxFormatError(f"{where}: neuron type {neuron_type!r} is not supported (supported: CUBA, LOIHI)")
-    if "gradedSpike" in neuron and bool(neuron["gradedSpike"][()]):
-        raise NetxFormatError(f"{where}: graded spikes are not supported (binary spikes only)")
-    if "weight/imag" in config:
-        raise NetxFormatError(f"{where}: complex weights are not supported")
-    n_out = int(np.prod(config["shape"][()]))
-    weight = np.asarray(config["weight"][()]).astype(int)  # netx's NetDict truncates this way
-    if weight.ndim == 1:
-        weight = weight.reshape(n_out, -1)
-    if weight.shape[0] != n_out:
-        raise NetxFormatError(f"{where}: weight has {weight.shape[0]} rows but the layer shape says {n_out} neurons")
-    if not np.any(weight):
-        raise NetxFormatError(f"{where}: all weights are zero, which lava-dl netx cannot load")
-    mantissas, num_weight_bits, weight_exponent = optimize_weight_bits(weight)
-    delays = None
-    if "delay" in config:
-        delays = _broadcast_delays(np.asarray(config["delay"][()]), weight.shape, where)
-    bias = None
-    if "bias" in config:
-        bias = np.asarray(config["bias"][()]).astype(int).reshape(-1)
-        if bias.size == 1:
-            bias = np.full(n_out, bias[0])
-    return DenseLayer(
-        weights=mantissas,
-        weight_exponent=weight_exponent,
-        num_weight_bits=num_weight_bits,
-        delays=delays,
-        du=int(neuron["iDecay"][()]),
-        dv=int(neuron["vDecay"][()]),
-        vth=int(neuron["vThMant"][()]),
-        bias=bias,
-        bias_exp=NETX_BIAS_EXP,
-        name=name,
-    )
+def _finite(values, where: str, name: str) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        raise HardwareError(f"{where}: {name} must be numbers, got dtype {values.dtype}")
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise HardwareError(f"{where}: {name} contains NaN or infinity")
+    if values.dtype.kind != "b" and values.size and np.abs(values).max() >= 2**31:
+        raise HardwareError(f"{where}: {name} contains {np.abs(values).max():g}, beyond a 32-bit integer")
+    return values
+
+
+def _integer_array(dataset: h5py.Dataset, where: str, name: str) -> np.ndarray:
+    """An array as netx's NetDict reads it (`astype(int)`: truncated toward zero), NaN and inf refused."""
+    return _finite(dataset[()], where, name).astype(int)
+
+
+def _scalar(dataset: h5py.Dataset, where: str, name: str) -> int:
+    values = _finite(dataset[()], where, name).reshape(-1)
+    if values.size != 1:
+        raise HardwareError(f"{where}: {name} must be one number, got {values.size}")
+    return int(values[0])
+
+
+def _pair_of(config: h5py.Group, key: str, where: str, default: int = 1) -> tuple[int, int]:
+    if key not in config:
+        return (default, default)
+    values = _finite(config[key][()], where, key).astype(int).reshape(-1)
+    return (int(values[0]), int(values[0])) if values.size == 1 else (int(values[0]), int(values[1]))
+
+
+def _bias(config: h5py.Group, where: str) -> np.ndarray | None:
+    """Bias per neuron or per channel; netx's 3-D per-neuron bias is in (W, H, C) order: back to C, H, W."""
+    if "bias" not in config:
+        return None
+    bias = _integer_array(config["bias"], where, "bias")
+    return bias.transpose(2, 1, 0).reshape(-1) if bias.ndim == 3 else bias.reshape(-1)
 
 
 def _broadcast_delays(delay: np.ndarray, weight_shape: tuple[int, int], where: str) -> np.ndarray:
-    """netx's delay rules: clamp to 62; scalar -> all synapses; 1-D of len out -> per row, of len in -> per column."""
+    """netx's delay rules: clamp to 62, truncate to integers; scalar -> all synapses; 1-D of len out -> per row,
+    of len in -> per column. Negative delays are refused (netx would pass them on to Lava)."""
+    if delay.size and delay.min() < 0:
+        raise NetxFormatError(f"{where}: delay contains {delay.min():g}; delays are timesteps >= 0")
     delay = np.clip(delay, 0, NETX_MAX_DELAY)
     n_out, n_in = weight_shape
     if delay.ndim == 0:
@@ -168,9 +293,12 @@ def _string(dataset: h5py.Dataset) -> str:
 
 
 def netx_weights(layer: DenseLayer, index: int) -> np.ndarray:
-    """The integer weights a netx file must hold so that netx rebuilds exactly this layer's synapses."""
-    effective = layer.effective_weights().astype(np.int64)
+    """The integer weights a netx file must hold so that netx rebuilds exactly this layer's synapses
+    (for a recurrent layer: feed-forward and recurrent side by side, as netx optimizes them together)."""
     where = f"layer {index}" + (f" ({layer.name})" if layer.name else "")
+    effective = layer.effective_weights().astype(np.int64)
+    if layer.recurrent_weights is not None:
+        effective = np.hstack((effective, layer.effective_recurrent_weights().astype(np.int64)))
     if layer.weight_exponent >= 0:
         weights = effective << layer.weight_exponent
     else:
@@ -194,20 +322,53 @@ def netx_weights(layer: DenseLayer, index: int) -> np.ndarray:
 
 
 def write_netx(network: Network, path: str | Path) -> Path:
-    """Write `network` as a netx file Lava loads, atomically (a failure leaves no partial file)."""
+    """Write `network` as a netx file Lava loads, atomically (a failure leaves no partial file).
+
+    Layers are written as lava-dl's `export_hdf5` writes them; a 2-D input without an input
+    neuron gets a shape-only input layer (netx needs it to size the first conv), and a dense
+    layer after a 2-D layer gets a `flatten` layer before it.
+    """
     path = Path(path)
-    datasets = []
+    problems = []
     for index, layer in enumerate(network.layers):
         if layer.refractory:
-            raise HardwareError(f"layer {index}: refractory={layer.refractory}, but netx/Lava fixed-point LIF has no refractory period")
-        if layer.bias_exp != NETX_BIAS_EXP and np.any(layer.bias):
-            raise HardwareError(f"layer {index}: bias_exp={layer.bias_exp}, but netx fixes the bias exponent at {NETX_BIAS_EXP}")
-        datasets.append(netx_weights(layer, index))
+            problems.append(f"layer {index}: refractory={layer.refractory}, but netx/Lava fixed-point LIF has no refractory period")
+        if layer.bias_exp != NETX_BIAS_EXP and (isinstance(layer, InputLayer) or np.any(layer.bias)):
+            problems.append(f"layer {index}: bias_exp={layer.bias_exp}, but netx fixes the bias exponent at {NETX_BIAS_EXP}")
+    datasets = {}
+    for index, layer in enumerate(network.layers):
+        if isinstance(layer, DenseLayer):
+            try:
+                datasets[index] = netx_weights(layer, index)
+            except HardwareError as error:
+                problems.append(str(error))
+    if problems:
+        raise HardwareError("; ".join(problems))
     with atomic_hdf5(path, written_by="neuro-codesign") as handle:
-        group = handle.create_group("layer")
-        for index, (layer, weights) in enumerate(zip(network.layers, datasets)):
-            _write_dense(group.create_group(str(index)), layer, weights)
+        groups = _Groups(handle.create_group("layer"))
+        if not network.takes_drive and len(network.input_shape) == 3:
+            _write_shape_only_input(groups.next(), network.input_shape)
+        for index, layer in enumerate(network.layers):
+            if network.flattens_before(index):
+                _write_flatten(groups.next(), network.input_shape if index == 0 else network.layers[index - 1].out_shape)
+            if isinstance(layer, InputLayer):
+                _write_input(groups.next(), layer)
+            elif isinstance(layer, ConvLayer):
+                _write_conv(groups.next(), layer)
+            else:
+                _write_dense(groups.next(), layer, datasets[index])
     return path
+
+
+class _Groups:
+    """Numbered layer groups 0, 1, 2, ... as netx reads them."""
+
+    def __init__(self, parent: h5py.Group) -> None:
+        self.parent, self.count = parent, 0
+
+    def next(self) -> h5py.Group:
+        self.count += 1
+        return self.parent.create_group(str(self.count - 1))
 
 
 @contextlib.contextmanager
@@ -228,16 +389,11 @@ def atomic_hdf5(path: str | Path, written_by: str):
         raise
 
 
-def _write_dense(group: h5py.Group, layer: DenseLayer, weights: np.ndarray) -> None:
-    group.create_dataset("type", (1,), "S10", [b"dense"])
-    group.create_dataset("shape", data=np.array([layer.n_out]))
-    group.create_dataset("inFeatures", data=layer.n_in)
-    group.create_dataset("outFeatures", data=layer.n_out)
-    group.create_dataset("weight", data=weights.astype(np.float32))
-    if layer.delays is not None:
-        group.create_dataset("delay", data=layer.delays.astype(np.float32))
-    if np.any(layer.bias):
-        group.create_dataset("bias", data=layer.bias.astype(np.float32))
+def _write_type(group: h5py.Group, name: str) -> None:
+    group.create_dataset("type", (1,), "S10", [name.encode("ascii")])
+
+
+def _write_neuron(group: h5py.Group, layer) -> None:
     neuron = group.create_group("neuron")
     neuron.create_dataset("type", data="CUBA")
     neuron.create_dataset("iDecay", data=layer.du)
@@ -245,3 +401,57 @@ def _write_dense(group: h5py.Group, layer: DenseLayer, weights: np.ndarray) -> N
     neuron.create_dataset("vThMant", data=layer.vth)
     neuron.create_dataset("refDelay", data=1)
     neuron.create_dataset("gradedSpike", data=False)
+
+
+def _write_shape_only_input(group: h5py.Group, shape: tuple) -> None:
+    _write_type(group, "input")
+    group.create_dataset("shape", data=np.array(shape))
+
+
+def _write_flatten(group: h5py.Group, shape: tuple) -> None:
+    _write_type(group, "flatten")
+    group.create_dataset("shape", data=np.array([int(np.prod(shape))]))
+
+
+def _write_input(group: h5py.Group, layer: InputLayer) -> None:
+    _write_type(group, "input")
+    group.create_dataset("shape", data=np.array(layer.shape))
+    group.create_dataset("weight", data=np.float32(layer.weight))
+    group.create_dataset("bias", data=np.float32(layer.bias))
+    _write_neuron(group, layer)
+
+
+def _write_conv(group: h5py.Group, layer: ConvLayer) -> None:
+    """lava-dl's conv layout: weight (out, in / groups, kH, kW), stride etc. as (y, x); bias per channel
+    when it is uniform over each channel's map, else per neuron in netx's (W, H, C) order."""
+    _write_type(group, "conv")
+    channels, height, width = layer.out_shape
+    group.create_dataset("shape", data=np.array(layer.out_shape))
+    group.create_dataset("inChannels", data=layer.in_shape[0])
+    group.create_dataset("outChannels", data=channels)
+    group.create_dataset("kernelSize", data=np.array(layer.weights.shape[2:]))
+    for name in ("stride", "padding", "dilation"):
+        group.create_dataset(name, data=np.array(getattr(layer, name)))
+    group.create_dataset("groups", data=layer.groups)
+    group.create_dataset("weight", data=layer.weights.astype(np.float32))
+    if np.any(layer.bias):
+        bias = layer.bias.reshape(channels, height, width)
+        uniform = np.all(bias == bias[:, :1, :1])
+        group.create_dataset("bias", data=(bias[:, 0, 0] if uniform else bias.transpose(2, 1, 0)).astype(np.float32))
+    _write_neuron(group, layer)
+
+
+def _write_dense(group: h5py.Group, layer: DenseLayer, weights: np.ndarray) -> None:
+    _write_type(group, "dense_rec" if layer.recurrent_weights is not None else "dense")
+    group.create_dataset("shape", data=np.array([layer.n_out]))
+    group.create_dataset("inFeatures", data=layer.n_in)
+    group.create_dataset("outFeatures", data=layer.n_out)
+    group.create_dataset("weight", data=weights[:, : layer.n_in].astype(np.float32))
+    if layer.recurrent_weights is not None:
+        group.create_dataset("weight_rec", data=weights[:, layer.n_in :].astype(np.float32))
+    if layer.delays is not None:
+        group.create_dataset("delay", data=layer.delays.astype(np.float32))
+    if np.any(layer.bias):
+        group.create_dataset("bias", data=layer.bias.astype(np.float32))
+    if layer.neuron:
+        _write_neuron(group, layer)

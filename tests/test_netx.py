@@ -150,7 +150,7 @@ def _write_layer(path, layer_type=b"dense", neuron_type="CUBA", graded=False):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"layer_type": b"conv"}, "layer type 'conv' is not supported"),
+        ({"layer_type": b"average"}, "layer type 'average' is not supported"),
         ({"neuron_type": "SDNN"}, "neuron type 'SDNN' is not supported"),
         ({"graded": True}, "graded spikes are not supported"),
     ],
@@ -159,6 +159,29 @@ def test_unsupported_layers_and_neurons_are_refused(tmp_path, kwargs, message):
     path = _write_layer(tmp_path / "x.net", **kwargs)
     with pytest.raises(NetxFormatError, match=message):
         Network.from_netx(path)
+
+
+def test_every_unsupported_feature_is_named_in_one_error(tmp_path):
+    path = _write_layer(tmp_path / "x.net", neuron_type="SDNN", graded=True)
+    with h5py.File(path, "a") as handle:
+        handle.create_group("layer/1").create_dataset("type", (1,), "S10", [b"concat"])
+        group = handle["layer/0"]
+        del group["weight"]
+        group.create_dataset("weight", data=np.array([[np.nan, 1, 2], [1, 2, 3]], np.float32))
+    with pytest.raises(NetxFormatError) as error:
+        Network.from_netx(path)
+    message = str(error.value)
+    for expected in ("layer 0: weight contains NaN", "layer 1: layer type 'concat' is not supported"):
+        assert expected in message
+
+
+def test_negative_and_non_finite_delays_are_refused(tmp_path):
+    for delay in (np.array([-1.0, 0, 2]), np.array([np.nan, 0, 2])):
+        path = _write_layer(tmp_path / "d.net")
+        with h5py.File(path, "a") as handle:
+            handle["layer/0"].create_dataset("delay", data=delay.astype(np.float32))
+        with pytest.raises(NetxFormatError, match="delay contains"):
+            Network.from_netx(path)
 
 
 def test_hdf5_without_layers_is_not_a_network(tmp_path):

@@ -25,11 +25,17 @@ quiet and picks P; the run re-checks the condition on Lava's own spikes, and eve
 breaks it is run again alone. Outputs and activity counts come from Lava's own spikes,
 currents and voltages (Monitors), windowed per sample exactly as a fresh run would see them.
 
-Refractory periods are refused: Lava's fixed-point LIF has none.
+Networks with conv, recurrent or readout layers run through netx (the processes engine builds
+only plain dense stacks): the network is written to a temporary netx file when it has none.
+Spike tensors are (x, y, c) per step in Lava and C, H, W flattened here; the conversion is
+`_to_lava` / `_by_neuron`. Refractory periods are refused: Lava's fixed-point LIF has none,
+and so are input layers with a neuron (they are driven through their bias by a
+`StateDataloader`, which this backend does not build: the numba core runs them).
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +78,11 @@ def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: d
 
 
 def lava_engine(network: Network) -> str:
-    """The engine that runs `network` exactly from its netx file: netx, unless a layer has a bias."""
-    return ENGINE_PROCESSES if any(np.any(layer.bias) for layer in network.layers) else ENGINE_NETX
+    """The engine that runs `network` exactly from its netx file, with its samples batched: netx, unless a
+    dense stack has a bias (then our own processes); non-dense networks always run netx (biased: sample by sample)."""
+    if network.is_dense and any(np.any(layer.bias) for layer in network.layers):
+        return ENGINE_PROCESSES
+    return ENGINE_NETX
 
 
 def run_lava(
@@ -91,10 +100,17 @@ def run_lava(
     order (what a published deployment does); without it `plan_batch` chooses both.
     """
     spikes = check_spikes(network, spikes)
+    if not network.is_dense and netx_path is None:
+        with tempfile.TemporaryDirectory(prefix="codesign-lava-") as folder:
+            path = network.to_netx(Path(folder) / "network.net")
+            return run_lava(network, spikes, netx_path=path, engine=ENGINE_NETX, reset_interval=reset_interval)
     engine = engine or (lava_engine(network) if netx_path is not None else ENGINE_PROCESSES)
     _check_runnable(network, engine, netx_path)
     batch, _, steps = spikes.shape
-    if reset_interval is None:
+    if engine == ENGINE_NETX and any(np.any(layer.neuron_bias) or getattr(layer, "recurrent_weights", None) is not None for layer in network.layers):
+        # a bias integrates before netx's staggered reset, a recurrent layer feeds itself across it: each sample alone
+        plan = BatchPlan(steps, [], list(range(batch)))
+    elif reset_interval is None:
         plan = plan_batch(network, spikes, engine)
     elif reset_interval < steps:
         raise HardwareError(f"reset interval {reset_interval} is shorter than one sample ({steps} steps)")
@@ -104,19 +120,21 @@ def run_lava(
     windows = _quiet_windows(network, engine)
     offsets = _reset_offsets(network, engine)
     layer_spikes = [np.zeros((batch, layer.n_out, steps), dtype=np.uint8) for layer in network.layers]
+    voltages = np.zeros((batch, network.n_outputs, steps), dtype=np.int64)
     counts = zero_counts(batch, len(network.layers))
     alone = list(plan.alone)
     if plan.shared:
         record = _record(network, engine, netx_path, _concatenated(spikes[plan.shared], plan.period), plan.period)
         for position, b in enumerate(plan.shared):
             if _quiet(record, position * plan.period, windows):
-                _store_window(network, record, position * plan.period, offsets, spikes[b], b, layer_spikes, counts)
+                _store_window(network, record, position * plan.period, offsets, spikes[b], b, layer_spikes, counts, voltages)
             else:  # Lava disagreed with the plan: exactness first
                 alone.append(b)
     for b in alone:
         record = _record(network, engine, netx_path, spikes[b].astype(np.int32), None)
-        _store_window(network, record, 0, offsets, spikes[b], b, layer_spikes, counts)
-    result = SimulationResult(layer_spikes[-1], layer_spikes, ActivityCounts(**counts, timesteps=steps), "lava")
+        _store_window(network, record, 0, offsets, spikes[b], b, layer_spikes, counts, voltages)
+    voltage = None if network.layers[-1].spiking else voltages
+    result = SimulationResult(layer_spikes[-1], layer_spikes, ActivityCounts(**counts, timesteps=steps), "lava", voltage)
     return LavaRun(result, engine, plan.period, sorted(alone))
 
 
@@ -166,6 +184,11 @@ def plan_reset_interval(network: Network, spikes: np.ndarray) -> int:
 def _check_runnable(network: Network, engine: str, netx_path) -> None:
     if engine not in ENGINES:
         raise HardwareError(f"unknown Lava engine {engine!r}; known engines: {', '.join(ENGINES)}")
+    if network.takes_drive:
+        raise HardwareError(
+            "layer 0 is an input layer with a neuron, driven through its bias: the Lava backend does not build that "
+            "drive (a StateDataloader); run it on the numba backend"
+        )
     for index, layer in enumerate(network.layers):
         if layer.refractory:
             raise HardwareError(
@@ -177,6 +200,8 @@ def _check_runnable(network: Network, engine: str, netx_path) -> None:
             raise HardwareError("the netx engine runs a netx file: its path is needed")
         if lava_engine(network) != ENGINE_NETX:
             raise HardwareError(f"{netx_path}: a layer has a bias, which netx's staggered resets cannot run exactly")
+    elif not network.is_dense:
+        raise HardwareError("the processes engine builds only dense stacks; conv, recurrent and readout layers run through netx")
 
 
 def _reset_offsets(network: Network, engine: str) -> list[int]:
@@ -234,30 +259,39 @@ def _concatenated(spikes: np.ndarray, period: int) -> np.ndarray:
     return data
 
 
-def _store_window(network, record, start, offsets, sample_input, b, layer_spikes, counts) -> None:
+def _store_window(network, record, start, offsets, sample_input, b, layer_spikes, counts, voltages) -> None:
     """Sample b's window [start, start + T) of a recording, as a fresh run sees it, into the outputs and counts.
 
     Before its reset (offset l) a layer still holds the previous sample's tail; a fresh layer is
     at rest and silent there (it has no bias, or its offset is 0), and at step 0 nothing arrives.
+    A neuron-step is active when u or v was non-zero before it, input arrived (the synapse
+    buffer, where the block has one plain Dense; else u changed from 0, which misses only an
+    input that is a multiple of 2**18) or it has a bias.
     """
     steps = sample_input.shape[1]
     source = sample_input
     for index, (layer, offset) in enumerate(zip(network.layers, offsets)):
-        window = {key: record[key][index][:, start : start + steps].copy() for key in ("spikes", "u", "v", "a_in")}
+        window = {key: record[key][index][:, start : start + steps].copy() for key in ("spikes", "u", "v", "a_in") if record[key][index] is not None}
         for values in window.values():
             values[:, :offset] = 0
-        window["a_in"][:, 0] = 0
         fired, u, v = window["spikes"], window["u"], window["v"]
         u_before = np.zeros_like(u)
         v_before = np.zeros_like(v)
         u_before[:, 1:] = u[:, :-1]
         v_before[:, 1:] = v[:, :-1]
-        active = (u_before != 0) | (v_before != 0) | (window["a_in"] != 0) | (layer.bias != 0)[:, None]
+        if "a_in" in window:
+            window["a_in"][:, 0] = 0
+            arrived = window["a_in"] != 0
+        else:
+            arrived = (u_before == 0) & (u != 0)
+        active = (u_before != 0) | (v_before != 0) | arrived | (layer.neuron_bias != 0)[:, None]
         layer_spikes[index][b] = fired
-        observed = layer_counts(layer, source.sum(axis=1, dtype=np.int64), int(active.sum()), int(fired.sum()), steps)
+        observed = layer_counts(layer, source.sum(axis=1, dtype=np.int64), int(active.sum()), int(fired.sum()), steps, fired.sum(axis=1))
         for name, value in observed.items():
             counts[name][b, index] = value
         source = fired
+    if not network.layers[-1].spiking:
+        voltages[b] = window["v"]
 
 
 def _record(network, engine: str, netx_path, data: np.ndarray, period: int | None, states: bool = True) -> dict:
@@ -274,10 +308,13 @@ def _record(network, engine: str, netx_path, data: np.ndarray, period: int | Non
     from lava.proc.monitor.process import Monitor
 
     total = data.shape[1]
-    source = Source(data=data)
     if engine == ENGINE_NETX:
-        runner, blocks = _netx_graph(netx_path, source, period, None if network is None else len(network.layers))
+        net = _netx_network(netx_path, period, data.shape[0], None if network is None else len(network.layers))
+        source = Source(data=_to_lava(data, net.inp.shape))
+        source.s_out.connect(net.inp)
+        runner, blocks = net, [(block.out, block.neuron, _plain_synapse(block)) for block in net.layers]
     else:
+        source = Source(data=data)
         runner, blocks = source, _process_graph(network, source, period)
     sinks, probes = [], []
     for out_port, neuron, synapse in blocks if states else blocks[-1:]:
@@ -286,7 +323,7 @@ def _record(network, engine: str, netx_path, data: np.ndarray, period: int | Non
         sinks.append(sink)
         if states:
             layer_probes = []
-            for target in (neuron.u, neuron.v, synapse.a_buff):
+            for target in (neuron.u, neuron.v) + (() if synapse is None else (synapse.a_buff,)):
                 monitor = Monitor()
                 monitor.probe(target, total)
                 layer_probes.append((monitor, target))
@@ -298,6 +335,32 @@ def _record(network, engine: str, netx_path, data: np.ndarray, period: int | Non
     finally:
         runner.stop()
     return _recording(data, fired, observed)
+
+
+def _plain_synapse(block):
+    """A netx block's Dense/DelayDense, whose buffer tells what arrives; None for conv, recurrent and input blocks."""
+    synapse = getattr(block, "synapse", None)
+    if synapse is None or hasattr(block, "synapse_rec") or not hasattr(synapse, "a_buff"):
+        return None
+    return synapse
+
+
+def _to_lava(data: np.ndarray, shape: tuple) -> np.ndarray:
+    """(n, steps) with neurons in C, H, W order -> Lava's (x, y, c, steps) for a 3-D port."""
+    if len(shape) != 3:
+        return data
+    width, height, channels = shape
+    return np.ascontiguousarray(data.reshape(channels, height, width, -1).transpose(2, 1, 0, 3))
+
+
+def _by_neuron(values, time_first: bool) -> np.ndarray:
+    """Lava's per-step (n,) or (x, y, c) values -> (n, steps), neurons in C, H, W order."""
+    values = np.asarray(values)
+    if time_first:
+        values = np.moveaxis(values, 0, -1)
+    if values.ndim == 4:
+        values = values.transpose(2, 1, 0, 3)
+    return values.reshape(-1, values.shape[-1])
 
 
 def _process_graph(network: Network, source, period: int | None) -> list[tuple]:
@@ -339,32 +402,34 @@ def _process_graph(network: Network, source, period: int | None) -> list[tuple]:
     return blocks
 
 
-def _netx_graph(path, source, period: int | None, n_layers: int | None) -> tuple:
-    """netx's own network from the file, fed by `source`: (the process to run, per layer (out port, neuron, synapse))."""
+def _netx_network(path, period: int | None, n_in: int, n_layers: int | None):
+    """netx's own network from the file, checked against what we feed it and expect of it."""
     import_lava_dl()
     from lava.lib.dl import netx
 
     net = netx.hdf5.Network(net_config=str(path), reset_interval=period)
-    n_in = source.s_out.shape[0]
-    if net.inp.shape != (n_in,):
-        raise HardwareError(f"{path} takes {net.inp.shape[0]} inputs, the spikes have {n_in} channels")
+    if int(np.prod(net.inp.shape)) != n_in:
+        raise HardwareError(f"{path} takes {int(np.prod(net.inp.shape))} inputs, the spikes have {n_in} channels")
     if n_layers is not None and len(net.layers) != n_layers:
         raise HardwareError(f"{path}: netx built {len(net.layers)} layers, expected {n_layers}")
-    source.s_out.connect(net.inp)
-    return net, [(block.out, block.neuron, block.synapse) for block in net.layers]
+    return net
 
 
 def _recording(data: np.ndarray, fired: list, states: list) -> dict:
-    """A run's sink spikes and monitored (u, v, synapse a_buff) per layer -> per-step arrays (n, total).
+    """A run's sink spikes and monitored (u, v[, synapse a_buff]) per layer -> per-step arrays (n, total).
 
-    `a_in[t]` is what the neuron receives at step t: the synapse buffer as it stood after t-1.
+    `a_in[t]` is what the neuron receives at step t: the synapse buffer as it stood after t-1
+    (None for a layer whose block has no plain Dense buffer).
     """
     total = data.shape[1]
-    record = {"input": data, "spikes": [np.asarray(f).astype(np.uint8) for f in fired], "u": [], "v": [], "a_in": []}
-    for u, v, buffer in states:
-        record["u"].append(np.asarray(u).T.astype(np.int64))
-        record["v"].append(np.asarray(v).T.astype(np.int64))
-        buffer = np.asarray(buffer)
+    record = {"input": data, "spikes": [_by_neuron(f, time_first=False).astype(np.uint8) for f in fired], "u": [], "v": [], "a_in": []}
+    for layer_states in states:
+        record["u"].append(_by_neuron(layer_states[0], time_first=True).astype(np.int64))
+        record["v"].append(_by_neuron(layer_states[1], time_first=True).astype(np.int64))
+        if len(layer_states) < 3:
+            record["a_in"].append(None)
+            continue
+        buffer = np.asarray(layer_states[2])
         if buffer.ndim == 3:  # DelayDense: column 0 is what the synapse sends next step
             buffer = buffer[:, :, 0]
         arriving = np.zeros((buffer.shape[1], total), dtype=np.int64)
