@@ -34,8 +34,11 @@ def check_arguments(args):
     dataset paths and chip profile), the flags and the study file's place. Returns (config, study path)."""
     from codesign.atomic import check_output
     from codesign.config import check_setting, load_config
+    from codesign.errors import CodesignError
 
     config = load_config(args.config)
+    if args.scheduler == "":  # the config's "" means no scheduler; on the command line it is a slip
+        raise CodesignError("--scheduler '' is empty: give an address such as tcp://HOST:PORT, or leave the flag out")
     for flag, key in (("--trials", "budget.trials"), ("--timeout", "budget.timeout_s"), ("--workers", "run.workers"),
                       ("--scheduler", "run.scheduler")):
         value = getattr(args, flag[2:])

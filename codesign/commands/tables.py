@@ -1,8 +1,9 @@
 """The trial tables `status` and `pareto` print: fit the terminal by default, everything with --wide.
 
 Rich wraps cells to the console's width (80 columns when output is not a terminal); the compact
-form shows only the params that differ between the rows and the first 60 characters of an error.
-The wide form turns wrapping off and shows every param and the whole first line of each error.
+form shows only the params that differ between the rows, one per line, and the first 60
+characters of an error under them. The wide form turns wrapping off and shows every param, the
+trial's time and the whole first line of each error.
 """
 
 from __future__ import annotations
@@ -19,42 +20,50 @@ def console(wide: bool):
 
 
 def _params(trial, names, wide: bool) -> str:
+    """Every param on one line (wide), or the varying ones one per line (compact: a narrow column)."""
     from codesign.study.results import format_params
 
-    return format_params(trial.params, list(trial.params) if wide else names)
+    if wide:
+        return format_params(trial.params, list(trial.params))
+    return "\n".join(format_params(trial.params, [name]) for name in names if name in trial.params)
 
 
 def _column_options(wide: bool) -> dict:
-    return {"no_wrap": True} if wide else {"overflow": "fold"}
+    return {"no_wrap": True} if wide else {"overflow": "fold", "max_width": 12}
 
 
 def trials_table(title: str, trials, objectives: dict, front: set, damaged, *, wide: bool):
+    """Compact: #, state, objectives, then the varying params one per line with the error's first 60
+    characters below them. Wide: every param on one line, the time, and the error's whole first line."""
     from rich.table import Table
 
     from codesign.study.results import varying_params
 
-    fold = _column_options(wide)
+    varying = varying_params(trials)
     table = Table(title=title)
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("state", **fold)
+    table.add_column("state", no_wrap=True)
     for name in objectives:
-        table.add_column(name, justify="right", **fold)
-    table.add_column("params", **fold)
-    table.add_column("time s", justify="right", **fold)
-    table.add_column("reason", **fold)
-    varying = varying_params(trials)
+        table.add_column(name, justify="right", **_column_options(wide))
+    if wide:
+        table.add_column("params", no_wrap=True)
+        table.add_column("time s", justify="right", no_wrap=True)
+        table.add_column("reason", no_wrap=True)
+    else:
+        table.add_column("params / reason", overflow="fold")
     for t in trials:
         marker = " *" if t.number in front else ""
         reason = t.reason.splitlines()[0] if t.reason else ""
-        table.add_row(
-            f"{t.number}{marker}", t.state,
-            *[f"{t.values[name]:.4g}" if t.values and name in t.values else "-" for name in objectives],
-            _params(t, varying, wide),
-            f"{(t.timings or {}).get('total_s', 0):.1f}", reason if wide else reason[:60],
-        )
+        values = [f"{t.values[name]:.4g}" if t.values and name in t.values else "-" for name in objectives]
+        if wide:
+            cells = [_params(t, varying, True), f"{(t.timings or {}).get('total_s', 0):.1f}", reason]
+        else:
+            cells = ["\n".join(filter(None, [_params(t, varying, False), reason[:60] and f"reason: {reason[:60]}"]))]
+        table.add_row(f"{t.number}{marker}", t.state, *values, *cells)
     for error in damaged:
-        table.add_row(str(error.number), "damaged", *["-" for _ in objectives], "-", "-",
-                      f"stored field {error.field!r}: {error.problem}")
+        problem = f"stored field {error.field!r}: {error.problem}"
+        table.add_row(str(error.number), "damaged", *["-" for _ in objectives],
+                      *(["-", "-", problem] if wide else [problem]))
     return table
 
 
@@ -64,12 +73,13 @@ def front_table(title: str, front, objectives: dict, *, wide: bool):
     from codesign.study.results import varying_params
 
     fold = _column_options(wide)
+    varying = varying_params(front)
     table = Table(title=title)
     table.add_column("#", justify="right", no_wrap=True)
     for name, direction in objectives.items():
         table.add_column(f"{name} ({'max' if direction == 'maximize' else 'min'})", justify="right", **fold)
-    table.add_column("params" if wide else "params (those that differ along the front)", **fold)
-    varying = varying_params(front)
+    table.add_column("params" if wide else "params (those that differ along the front)",
+                     **({"no_wrap": True} if wide else {"overflow": "fold"}))
     for t in front:
         table.add_row(str(t.number), *[f"{t.values[name]:.4g}" for name in objectives], _params(t, varying, wide))
     return table

@@ -226,7 +226,8 @@ def _count(mapping: dict, key: str, default: Any, path: Path, prefix: str = "", 
     else:
         value = _optional(mapping, key, int, default, path, prefix)
     if value is not None and not low <= value <= high:
-        raise CodesignError(f"{path}: '{prefix}{key}' = {value!r} must be in [{low}, {high}]")
+        allowed = f"at least {low}" if high == 2**63 - 1 else f"in [{low}, {high}]"
+        raise CodesignError(f"{path}: '{prefix}{key}' = {value!r} must be {allowed}")
     return value
 
 
@@ -244,5 +245,6 @@ def _optional(mapping: dict, key: str, kind: type, default: Any, path: Path, pre
 
 def _check_kind(value, key: str, kind: type, path: Path, prefix: str):
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise CodesignError(f"{path}: '{prefix}{key}' must be a {'JSON object' if kind is dict else kind.__name__}, got {value!r}")
+        expected = {dict: "a JSON object", int: "an integer", str: "a string"}.get(kind, kind.__name__)
+        raise CodesignError(f"{path}: '{prefix}{key}' must be {expected}, got {value!r}"[:400])
     return value
