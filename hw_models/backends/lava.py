@@ -29,8 +29,8 @@ Networks with conv, recurrent or readout layers run through netx (the processes 
 only plain dense stacks): the network is written to a temporary netx file when it has none.
 Spike tensors are (x, y, c) per step in Lava and C, H, W flattened here; the conversion is
 `_to_lava` / `_by_neuron`. Refractory periods are refused: Lava's fixed-point LIF has none,
-and so are input layers with a neuron (they are driven through their bias by a
-`StateDataloader`, which this backend does not build: the numba core runs them).
+An input layer with a neuron is driven as lava-dl deploys one: a `StateDataloader` writes
+frame t to its neurons' `bias_mant` after step t (such networks run sample by sample).
 """
 
 from __future__ import annotations
@@ -107,7 +107,10 @@ def run_lava(
     engine = engine or (lava_engine(network) if netx_path is not None else ENGINE_PROCESSES)
     _check_runnable(network, engine, netx_path)
     batch, _, steps = spikes.shape
-    if engine == ENGINE_NETX and any(np.any(layer.neuron_bias) or getattr(layer, "recurrent_weights", None) is not None for layer in network.layers):
+    runs_alone = network.takes_drive or any(
+        np.any(layer.neuron_bias) or getattr(layer, "recurrent_weights", None) is not None for layer in network.layers
+    )
+    if engine == ENGINE_NETX and runs_alone:
         # a bias integrates before netx's staggered reset, a recurrent layer feeds itself across it: each sample alone
         plan = BatchPlan(steps, [], list(range(batch)))
     elif reset_interval is None:
@@ -184,11 +187,6 @@ def plan_reset_interval(network: Network, spikes: np.ndarray) -> int:
 def _check_runnable(network: Network, engine: str, netx_path) -> None:
     if engine not in ENGINES:
         raise HardwareError(f"unknown Lava engine {engine!r}; known engines: {', '.join(ENGINES)}")
-    if network.takes_drive:
-        raise HardwareError(
-            "layer 0 is an input layer with a neuron, driven through its bias: the Lava backend does not build that "
-            "drive (a StateDataloader); run it on the numba backend"
-        )
     for index, layer in enumerate(network.layers):
         if layer.refractory:
             raise HardwareError(
@@ -284,7 +282,11 @@ def _store_window(network, record, start, offsets, sample_input, b, layer_spikes
             arrived = window["a_in"] != 0
         else:
             arrived = (u_before == 0) & (u != 0)
-        active = (u_before != 0) | (v_before != 0) | arrived | (layer.neuron_bias != 0)[:, None]
+        biased = (layer.neuron_bias != 0)[:, None]
+        if index == 0 and network.takes_drive:  # the drive is the bias, one step late
+            biased = np.zeros_like(arrived)
+            biased[:, 1:] = sample_input[:, :-1] != 0
+        active = (u_before != 0) | (v_before != 0) | arrived | biased
         layer_spikes[index][b] = fired
         observed = layer_counts(layer, source.sum(axis=1, dtype=np.int64), int(active.sum()), int(fired.sum()), steps, fired.sum(axis=1))
         for name, value in observed.items():
@@ -310,8 +312,11 @@ def _record(network, engine: str, netx_path, data: np.ndarray, period: int | Non
     total = data.shape[1]
     if engine == ENGINE_NETX:
         net = _netx_network(netx_path, period, data.shape[0], None if network is None else len(network.layers))
-        source = Source(data=_to_lava(data, net.inp.shape))
-        source.s_out.connect(net.inp)
+        if network is not None and network.takes_drive:
+            _drive(net, data)
+        else:
+            source = Source(data=_to_lava(data, net.inp.shape))
+            source.s_out.connect(net.inp)
         runner, blocks = net, [(block.out, block.neuron, _plain_synapse(block)) for block in net.layers]
     else:
         source = Source(data=data)
@@ -335,6 +340,23 @@ def _record(network, engine: str, netx_path, data: np.ndarray, period: int | Non
     finally:
         runner.stop()
     return _recording(data, fired, observed)
+
+
+def _drive(net, data: np.ndarray) -> None:
+    """Write frame t of `data` (n, steps) to the input neurons' bias_mant after step t, as lava-dl deploys it."""
+    from lava.proc.io.dataloader import StateDataloader
+
+    frames = _to_lava(data.astype(np.int32), net.in_layer.neuron.bias_mant.shape)
+
+    class Frames:
+        def __len__(self) -> int:
+            return frames.shape[-1]
+
+        def __getitem__(self, step: int):
+            return frames[..., step], 0
+
+    loader = StateDataloader(dataset=Frames(), interval=1, offset=0)
+    loader.connect_var(net.in_layer.neuron.bias_mant)
 
 
 def _plain_synapse(block):

@@ -34,7 +34,8 @@ Other layer kinds (`hw_models.network`), each as Lava runs what netx builds:
   Lava computes the conv in float32, exact while a neuron's fan-in x 256 < 2**24.
 - recurrent dense (`dense_rec`): a second Dense from the layer's own spikes, floored by the
   same exponent on its own, arriving one step after the spike like any synapse.
-- input layer with a neuron: no synapses; the per-step drive is the neurons' bias mantissa.
+- input layer with a neuron: no synapses; drive frame t is the neurons' bias mantissa from step
+  t + 1 on (a `StateDataloader` writes it to `bias_mant` after step t; step 0 has bias 0).
 - readout (a layer that never spikes): its voltage v is recorded per step.
 
 Refractory (numba only; Lava's fixed-point LIF has none): for `refractory` steps after a
@@ -504,9 +505,10 @@ def _run_sample(
             neuron_off = layer_params[P_NEURON_OFF]
             synapse = layer_params[P_SYNAPSE]
             # --- synapses: this step's source spikes, queued for step t + 1 + delay ---
-            if synapse == SYNAPSE_DRIVE:  # an input layer: this step's frame is its neurons' bias mantissa
+            if synapse == SYNAPSE_DRIVE:  # an input layer: the frame written after step t - 1 is its bias mantissa
                 for n in range(n_out):
-                    bias_now[neuron_off + n] = np.int64(flat_inputs[t * n_in + n]) << layer_params[P_BIAS_EXP]
+                    frame = np.int64(flat_inputs[(t - 1) * n_in + n]) if t > 0 else np.int64(0)
+                    bias_now[neuron_off + n] = frame << layer_params[P_BIAS_EXP]
             else:
                 if layer == 0:
                     n_active = _active_indices(flat_inputs, t * n_in, n_in, active_inputs)

@@ -16,8 +16,17 @@ from hw_models.network import Network
 
 
 def check_spikes(network: Network, spikes) -> np.ndarray:
-    """Validate an input spike tensor (batch, n_in, T) of 0/1 values; return it as contiguous uint8."""
+    """Validate an input tensor and return it as (batch, n_in, T): contiguous uint8 0/1 spikes, or, for a
+    network whose layer 0 is an input layer with a neuron, int64 drive (bias mantissas per step).
+
+    2-D inputs may come as (batch, C, H, W, T), lava-dl's layout; they are flattened in C, H, W order.
+    """
     array = np.asarray(spikes)
+    shape = network.input_shape
+    if array.ndim == len(shape) + 2 and len(shape) == 3:
+        if tuple(array.shape[1:-1]) != shape:
+            raise HardwareError(f"input has shape {array.shape}, but the network takes (batch, {', '.join(map(str, shape))}, T)")
+        array = array.reshape(array.shape[0], -1, array.shape[-1])
     if array.ndim != 3:
         raise HardwareError(f"input spikes must be a 3-D (batch, n_in, T) tensor, got shape {array.shape}")
     batch, n_in, steps = array.shape
@@ -29,12 +38,28 @@ def check_spikes(network: Network, spikes) -> np.ndarray:
         raise HardwareError(f"input spikes must have at least one timestep (T >= 1), got T={steps}")
     if array.dtype.kind not in "biuf":
         raise HardwareError(f"input spikes must be numeric 0/1 values, got dtype {array.dtype}")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise HardwareError("input contains NaN or infinity")
+    if network.takes_drive:
+        return _check_drive(array)
     if array.dtype.kind != "b" and array.size and not np.all((array == 0) | (array == 1)):
         bad = array[(array != 0) & (array != 1)].flat[0]
         raise HardwareError(
             f"input spikes must be binary (0 or 1); found the value {bad!r} (dtype {array.dtype}); graded spikes are not supported"
         )
     return np.ascontiguousarray(array, dtype=np.uint8)
+
+
+DRIVE_MIN, DRIVE_MAX = -4096, 4095  # an input neuron's drive is its bias mantissa: signed 13 bits in Lava's LIF
+
+
+def _check_drive(array: np.ndarray) -> np.ndarray:
+    if array.size and not np.all(array == np.round(array)):
+        raise HardwareError("the input layer's drive must be integers (bias mantissas per step), got non-integer values")
+    if array.size and (array.min() < DRIVE_MIN or array.max() > DRIVE_MAX):
+        bad = array.min() if array.min() < DRIVE_MIN else array.max()
+        raise HardwareError(f"the input layer's drive contains {bad}, outside the bias mantissa range [{DRIVE_MIN}, {DRIVE_MAX}]")
+    return np.ascontiguousarray(array, dtype=np.int64)
 
 
 def pipeline_delay_steps(network: Network) -> int:
