@@ -650,6 +650,25 @@ def test_damaged_rows_are_named_and_the_rest_of_the_study_is_used(damaged_study,
     assert code == 2 and "trial 1: stored field 'params' is damaged" in err and not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("params", ['{"encoder": [1, 2], "timesteps": {"a": 1}}', '{"encoder": null, "timesteps": "six"}',
+                                    "{}", '{"encoder": "rate", "timesteps": 6, "trainer": "slayer", "colour": 1}'])
+def test_params_outside_the_search_space_are_named_and_left_out(workspace, tmp_path, params):
+    """JSON that reads back but does not fit the study's space (a hand-edited row): named, not a crash."""
+    path = tmp_path / "misfit.sqlite"
+    shutil.copy(workspace / "study.sqlite", path)
+    shutil.copytree(workspace / "study_artifacts", tmp_path / "misfit_artifacts")
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE trials SET params = ? WHERE number IN (0, 1)", (params,))  # two front trials
+    connection.commit()
+    connection.close()
+    code, out, err = run_in_process(["report", str(path), "--out", str(tmp_path / "r.html")])
+    assert code == 0 and "trial 0: stored field 'params' does not fit the study's search space" in out, out + err
+    code, out, err = run_in_process(["export", str(path), "--out", str(tmp_path / "one"), "--trial", "1"])
+    assert code == 2 and "trial 1: stored field 'params' does not fit" in err and "Traceback" not in err
+    code, out, err = run_in_process(["export", str(path), "--out", str(tmp_path / "knee"), "--json"])
+    assert code == 0 and json.loads(out)["trial"] not in (0, 1), err
+
+
 # --------------------------------------------------------------------------- tables fit 80 columns; --wide shows all
 
 

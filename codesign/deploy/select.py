@@ -56,16 +56,20 @@ class Selection:
 
 def select_trial(study, *, trial: int | None = None, pick: str | None = None) -> Selection:
     """The trial numbered `trial`, or the one the rule `pick` chooses (default: knee); CodesignError when nothing fits."""
-    from codesign.study.results import complete_trials, pareto_trials, study_objectives
+    from codesign.study.results import complete_trials, misfit_params, pareto_trials, study_objectives
 
     objectives = study_objectives(study)
-    trials = study.trials()
     if trial is not None:
         chosen = study.trial(trial)
         if chosen.state != "complete":
             why = f" ({chosen.error.splitlines()[0]})" if chosen.error else ""
             raise CodesignError(f"trial {trial} of {study.path} is {chosen.state}{why}: only complete trials can be exported")
+        for problem in misfit_params(study, [chosen]).values():
+            raise CodesignError(f"{study.path}: {problem}")
         return Selection(chosen, f"trial {trial}", f"trial {trial} as asked")
+    trials = study.trials()
+    misfits = misfit_params(study, trials)  # damaged rows cannot be exported, so they are not candidates
+    trials = [t for t in trials if t.number not in misfits]
     done = complete_trials(trials, objectives)
     if not done:
         raise CodesignError(f"study {study.path} has no complete trials, so its Pareto front is empty and there is nothing to export")

@@ -133,7 +133,7 @@ def parameter_importance(study) -> tuple[dict, str | None]:
     from codesign.config import parse_config
     from codesign.run.search_space import build_space, sampler_for
     from codesign.search.optimizer import BayesianOptimizer
-    from codesign.study.results import complete_trials, study_objectives
+    from codesign.study.results import complete_trials, misfit_params, study_objectives
     from codesign.study.trial import COMPLETE, INFEASIBLE
 
     trials = study.trials()
@@ -143,6 +143,9 @@ def parameter_importance(study) -> tuple[dict, str | None]:
         return {}, (f"parameter importance needs at least 3 trials with objective values to fit the surrogate; "
                     f"this study has {len(observed)} ({len(done)} complete)")
     try:
+        misfits = misfit_params(study, trials)
+        if misfits:
+            return {}, f"parameter importance is not available: {next(iter(misfits.values()))}"
         config = parse_config(study.config)
         optimizer = sampler_for(config, study)
         if not isinstance(optimizer, BayesianOptimizer):  # random/sobol/grid studies: fit the same GP anyway

@@ -87,3 +87,19 @@ def study_objectives(study) -> dict[str, str]:
         raise CodesignError(f"study {study.where}: its stored config is damaged: 'objectives' must map metric names "
                             f"to \"maximize\" or \"minimize\", found {objectives!r}"[:400])
     return dict(objectives)
+
+
+def misfit_params(study, trials: Sequence) -> dict[int, str]:
+    """Trials whose stored params the study's own search space refuses (a damaged or hand-edited
+    row), each with why; the optimizer, the report's importance and export read only the rest."""
+    from codesign.config import parse_config
+    from codesign.run.search_space import build_space
+
+    space = build_space(parse_config(study.config))
+    problems = {}
+    for trial in trials:
+        try:
+            space.validate(trial.params)
+        except CodesignError as error:
+            problems[trial.number] = f"trial {trial.number}: stored field 'params' does not fit the study's search space ({error})"
+    return problems
