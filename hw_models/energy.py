@@ -242,6 +242,37 @@ def measure_energy(
     return estimate_energy(result.counts, map_network(network, profile, neurons_per_core=neurons_per_core))
 
 
+def layer_breakdown(network: Network, report: EnergyReport) -> list[dict]:
+    """Per layer of `network` (as priced in `report`): its kind, neurons, cores, the means per inference
+    of its synaptic ops, input and output spikes and energy, and its share of the energy per inference.
+
+    Kinds are those of `Network.describe`: input, conv, dense, dense_rec, readout; `flattens_input`
+    marks a dense layer that takes a 2-D map flattened (netx's `flatten` layer, which costs nothing).
+    A layer's energy is its dynamic energy (its synapses and neurons) plus the leakage of its cores.
+    """
+    if len(network.layers) != len(report.layers):
+        raise HardwareError(f"the energy report prices {len(report.layers)} layers but the network has {len(network.layers)}")
+    total = report.energy_per_inference_uj
+    rows = []
+    for index, (layer, row) in enumerate(zip(network.layers, report.layers)):
+        rows.append(
+            {
+                "layer": index,
+                "name": layer.name,
+                "kind": layer.describe()["kind"],
+                "flattens_input": network.flattens_before(index),
+                "neurons": layer.n_out,
+                "cores": row["cores"],
+                "synaptic_ops": row["synaptic_ops"],
+                "input_spikes": row["input_spikes"],
+                "output_spikes": row["output_spikes"],
+                "energy_uj": row["energy_uj"],
+                "energy_share": row["energy_uj"] / total if total > 0 else 0.0,
+            }
+        )
+    return rows
+
+
 def barrier_sync_ns(mapping: Mapping, costs: CostTable) -> float:
     """Barrier time, linear in tiles used between one tile and the whole mesh."""
     mesh_tiles = int(mapping.profile.value("mesh", "tiles_x")) * int(mapping.profile.value("mesh", "tiles_y"))

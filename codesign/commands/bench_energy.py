@@ -1,12 +1,15 @@
 """Estimate energy per inference, latency and chip resources of a network on a chip profile.
 
-TARGET is a lava-dl netx file (fed with --input spikes.npy of shape (batch, n_in, T), or with
-random Bernoulli input from --rate/--timesteps/--samples/--seed), or an export directory
+TARGET is a lava-dl netx file (fed with --input FILE.npy: 0/1 spikes (batch, n_in, T) or
+(batch, C, H, W, T), or, when its first layer is an input neuron, that neuron's integer drive
+(the bias mantissa per step); or with seeded random input from --timesteps/--samples/--seed:
+Bernoulli spikes at --rate, or drive drawn uniformly from 0..--drive-max), or an export directory
 holding network.net and deployment.json (its encoder encodes the test split of its dataset
 as the trial did: same encoding seed, sample count and silent padding steps).
 The network runs on the chosen backend; the activity it produces is priced with the chip
 profile's per-operation energies and times on a greedy core mapping. Reported: mean and
-standard deviation over the samples, a per-layer breakdown, and whether the network fits.
+standard deviation over the samples, a per-layer breakdown (kind, neurons, synaptic ops,
+spikes, energy and its share), and whether the network fits.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ HELP = "estimate energy per inference, latency and cores of a netx network or an
 
 def add_arguments(parser) -> None:
     parser.add_argument("target", metavar="TARGET", help="a netx .net file, or an export directory (network.net + deployment.json)")
-    parser.add_argument("--input", type=Path, help="input spikes as a .npy array (batch, n_in, T) of 0/1 (netx target only)")
+    parser.add_argument(
+        "--input", type=Path, help="input .npy: 0/1 spikes (batch, n_in, T) or (batch, C, H, W, T), or an input neuron's integer drive (netx file only)"
+    )
     parser.add_argument("--rate", type=float, default=0.1, help="random input: spike probability per channel and step (default 0.1)")
     parser.add_argument("--timesteps", type=int, default=None, help="random input: steps per inference (default 100); export: overrides deployment.json")
     parser.add_argument("--samples", type=int, default=None, help="inferences to run (default 16 for random input; export: the whole test split)")
-    parser.add_argument("--seed", type=int, default=0, help="random input seed (default 0)")
+    parser.add_argument("--drive-max", type=int, default=None, help="random drive of an input neuron: integers 0..D (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="random input seed, >= 0 (default 0)")
     parser.add_argument("--backend", default="numba", choices=tuple(BACKENDS), help="backend that runs the network (default numba)")
     parser.add_argument("--profile", default=None, help="chip profile name (loihi1, loihi2) or path to a .toml profile (default loihi2, or the export's)")
     parser.add_argument("--neurons-per-core", type=int, default=None, help="cap on neurons per core for the mapping (default: the chip's limit)")
@@ -38,7 +44,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from hw_models import load_profile
-    from hw_models.energy import measure_energy
+    from hw_models.energy import layer_breakdown, measure_energy
 
     network, spikes, profile_name, source = load_target(args)
     profile = load_profile(args.profile or profile_name or "loihi2")
@@ -50,18 +56,19 @@ def run(args) -> int:
         "input": source,
         "network": network.describe(),
         "report": report.to_dict(),
+        "layers": layer_breakdown(network, report),
     }
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
-        print_report(payload, report)
+        print_report(payload, report, payload["layers"])
     return 0
 
 
 def load_target(args) -> tuple:
-    """(network, spikes (batch, n_in, T), profile named by the target or None, input description)."""
+    """(network, input (batch, n_in, T): spikes or drive, profile named by the target or None, input description)."""
     from hw_models import Network
-    from hw_models.backends import bernoulli_spikes
+    from hw_models.backends import bernoulli_spikes, check_spikes
 
     target = Path(args.target)
     if not target.exists():
@@ -72,17 +79,29 @@ def load_target(args) -> tuple:
         return _load_export(target, args)
     network = Network.from_netx(target)
     if args.input is not None:
-        spikes = _load_spikes(args.input)
+        spikes = _load_spikes(args.input, network)
         if args.samples is not None:
             spikes = spikes[: _positive("--samples", args.samples)]
         source = {"kind": "file", "path": str(args.input), "shape": list(spikes.shape)}
+        spikes = check_spikes(network, spikes)
     else:
-        if not 0.0 <= args.rate <= 1.0:
-            raise HardwareError(f"--rate must be a probability in [0, 1], got {args.rate}")
+        if args.seed < 0:
+            raise HardwareError(f"--seed must be at least 0, got {args.seed}")
         samples = _positive("--samples", 16 if args.samples is None else args.samples)
         timesteps = _positive("--timesteps", 100 if args.timesteps is None else args.timesteps)
-        spikes = bernoulli_spikes(samples, network.n_inputs, timesteps, args.rate, args.seed)
-        source = {"kind": "bernoulli", "rate": args.rate, "samples": samples, "timesteps": timesteps, "seed": args.seed}
+        if network.takes_drive:
+            drive_max = 64 if args.drive_max is None else args.drive_max
+            if not 0 <= drive_max <= 4095:
+                raise HardwareError(f"--drive-max must lie in [0, 4095] (an input neuron's bias mantissa), got {drive_max}")
+            spikes = np.random.default_rng(args.seed).integers(0, drive_max + 1, (samples, network.n_inputs, timesteps), dtype=np.int64)
+            source = {"kind": "random drive", "drive_max": drive_max, "samples": samples, "timesteps": timesteps, "seed": args.seed}
+        else:
+            if args.drive_max is not None:
+                raise HardwareError("--drive-max shapes an input neuron's drive, but this network takes binary spikes: use --rate")
+            if not 0.0 <= args.rate <= 1.0:
+                raise HardwareError(f"--rate must be a probability in [0, 1], got {args.rate}")
+            spikes = bernoulli_spikes(samples, network.n_inputs, timesteps, args.rate, args.seed)
+            source = {"kind": "bernoulli", "rate": args.rate, "samples": samples, "timesteps": timesteps, "seed": args.seed}
     return network, spikes, None, source
 
 
@@ -115,19 +134,27 @@ def _positive(name: str, value: int) -> int:
     return int(value)
 
 
-def _load_spikes(path: Path) -> np.ndarray:
+def _load_spikes(path: Path, network) -> np.ndarray:
+    from hw_models.backends import check_spikes
+
     if not path.is_file():
         raise HardwareError(f"--input file {path} does not exist")
     try:
         spikes = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError) as error:
         raise HardwareError(f"--input file {path} is not a readable .npy array: {error}") from None
-    if spikes.ndim != 3:
-        raise HardwareError(f"--input file {path}: spikes must be (batch, n_in, T), got shape {spikes.shape}")
+    if not isinstance(spikes, np.ndarray):
+        raise HardwareError(f"--input file {path} holds several arrays (an .npz archive), not one .npy array")
+    if spikes.ndim not in (3, 5):
+        raise HardwareError(f"--input file {path}: spikes must be (batch, n_in, T) or (batch, C, H, W, T), got shape {spikes.shape}")
+    try:
+        check_spikes(network, spikes)
+    except HardwareError as error:
+        raise HardwareError(f"--input file {path}: {error}") from None
     return spikes
 
 
-def print_report(payload: dict, report) -> None:
+def print_report(payload: dict, report, breakdown: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -161,18 +188,18 @@ def print_report(payload: dict, report) -> None:
         kinds.add_row(kind, f"{value:.4g}", f"{100 * value / total:.1f}%")
     console.print(kinds)
 
-    layers = Table(title="per layer (means per inference)")
-    for column in ("layer", "neurons", "cores", "energy uJ", "synaptic ops", "input spikes", "output spikes"):
-        layers.add_column(column, justify="right" if column != "layer" else "left")
-    for row in report.layers:
-        label = f"{row['layer']}" + (f" {row['name']}" if row["name"] else "")
+    layers = Table(title="per layer (means per inference; input spikes and more in --json)")
+    for column in ("layer", "kind", "neurons", "cores", "synaptic ops", "spikes out", "energy uJ", "share"):
+        layers.add_column(column, justify="left" if column in ("layer", "kind") else "right", no_wrap=column in ("kind", "share"))
+    for row in breakdown:
         layers.add_row(
-            label,
+            f"{row['layer']}" + (f" {row['name']}" if row["name"] else ""),
+            ("flatten+" if row["flattens_input"] else "") + row["kind"],
             str(row["neurons"]),
             str(row["cores"]),
-            f"{row['energy_uj']:.4g}",
-            f"{row['synaptic_ops']:.6g}",
-            f"{row['input_spikes']:.6g}",
-            f"{row['output_spikes']:.6g}",
+            f"{row['synaptic_ops']:.4g}",
+            f"{row['output_spikes']:.4g}",
+            f"{row['energy_uj']:.3g}",
+            f"{100 * row['energy_share']:.1f}%",
         )
     console.print(layers)
