@@ -694,3 +694,24 @@ def test_lava_dl_import_prints_no_prophesee_banner():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "imported"
     assert "Prophesee" not in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; the file-blocked cases above cover it")
+def test_read_only_outputs_are_refused_with_their_path(workspace, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        before = photo(tmp_path)
+        for argv, named in [
+            (["report", str(workspace / "study.sqlite"), "--out", str(locked / "r.html")], locked / "r.html"),
+            (["report", str(workspace / "study.sqlite"), "--out", str(tmp_path / "r.html"), "--png", str(locked / "f")],
+             locked / "f"),
+            (["export", str(workspace / "study.sqlite"), "--out", str(locked / "out")], locked / "out"),
+            (["init", str(locked / "c.toml")], locked / "c.toml"),
+        ]:
+            code, out, err = run_in_process(argv)
+            assert code == 2 and str(named) in err and "not writable" in err, err
+        assert photo(tmp_path) == before  # no report.html beside the refused figures
+    finally:
+        locked.chmod(0o755)
