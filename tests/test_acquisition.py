@@ -38,3 +38,14 @@ def test_ehvi_is_the_expected_hypervolume_improvement(m):
         standard_error = improvement.std() / np.sqrt(len(draws))
         assert abs(ehvi[i] - improvement.mean()) < 5 * standard_error + 1e-7
     assert (ehvi > 0).all()
+
+
+def test_drop_near_matches_brute_force_max_norm():
+    from codesign.search.acquisition import _drop_near
+
+    rng = np.random.default_rng(0)
+    exclude = rng.random((300, 4))
+    X = np.vstack([rng.random((200, 4)), exclude[::7], exclude[:5] + 5e-10, exclude[:5] + 1e-6])
+    brute = np.abs(X[:, None, :] - exclude[None]).max(axis=2).min(axis=1) > 1e-9
+    assert np.array_equal(_drop_near(X, exclude), X[brute])
+    assert brute.sum() == 200 + 5  # the copies and near-copies went, the 1e-6 moves stayed

@@ -177,3 +177,20 @@ def test_validate_names_bad_key_and_value():
     with pytest.raises(CodesignError, match="^parameter 'encoder' = 'spiky' is not one of"):
         space.validate({**space.default(), "encoder": "spiky"})
     assert issubclass(CodesignError, ValueError)
+
+
+def test_vectorized_maps_equal_the_per_row_maps_with_nested_conditions():
+    space = Space({
+        "encoder": Categorical(["rate", "latency", "delta"]),
+        "delta_threshold": Real(0.1, 1.0, condition=("encoder", ["delta"])),
+        "mode": Categorical(["a", "b"], condition=("encoder", ["delta", "rate"])),
+        "mode_b_gain": Integer(1, 9, log=True, condition=("mode", ["b"])),
+        "fixed_parent": "on",
+        "child_of_fixed": Real(0.0, 2.0, condition=("fixed_parent", ["on"])),
+        "lr": Real(1e-4, 1e-1, log=True),
+    })
+    rng = np.random.default_rng(0)
+    U = rng.random((400, space.cube_dim))
+    assert np.array_equal(space.cube_to_unit(U), np.stack([space.to_unit(space.from_cube(u)) for u in U]))
+    M = rng.uniform(-0.2, 1.2, (400, space.model_dim))
+    assert np.array_equal(space.project(M), np.stack([space.to_unit(space.from_unit(row)) for row in M]))

@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from codesign.errors import CodesignError
-from codesign.search.surrogate import JITTER, GPHyperparameters, GPSurrogate, matern52_gram
+from codesign.search.surrogate import (
+    INDUCING_POINTS,
+    JITTER,
+    SPARSE_ABOVE,
+    GPHyperparameters,
+    GPSurrogate,
+    matern52_gram,
+    spread_subset,
+)
 
 
 def data(n=24, d=3, seed=0):
@@ -109,3 +117,79 @@ def test_closed_form_gradient_is_autograds():
     losses, gradient = surrogate.map_losses_and_gradient(X, Y, raw.detach())
     assert torch.allclose(losses, reference.detach(), rtol=1e-10, atol=1e-9)
     assert torch.allclose(gradient, raw.grad, rtol=1e-7, atol=1e-8)
+
+
+# --- long histories: subset hyperparameters, sparse (inducing-point) posterior ---
+
+def smooth(X: np.ndarray) -> np.ndarray:
+    return np.sin(3 * X[:, 0]) + X[:, 1] ** 2 - 0.5 * np.cos(2 * X[:, 2]) + 0.3 * X[:, 3] * X[:, 4]
+
+
+def exact_twin(fitted: GPSurrogate) -> GPSurrogate:
+    """The exact GP posterior on `fitted`'s data at `fitted`'s hyperparameters."""
+    twin = GPSurrogate.__new__(GPSurrogate)
+    twin.__dict__.update(fitted.__dict__)
+    twin._cache(fitted.X, fitted.y)
+    return twin
+
+
+def test_spread_subset_keeps_priority_points_then_picks_the_farthest():
+    rng = np.random.default_rng(3)
+    X = rng.random((80, 3))
+    X[7] = X[5]  # a duplicate priority point is taken once
+    chosen = spread_subset(X, 20, first=[5, 7, 11])
+    assert list(chosen[:2]) == [5, 11] and len(set(chosen.tolist())) == 20
+    for i in range(2, 20):  # brute force: each pick maximizes the distance to those before it
+        gaps = np.min(np.linalg.norm(X[:, None, :] - X[None, chosen[:i], :], axis=2), axis=1)
+        assert gaps[chosen[i]] == pytest.approx(gaps.max())
+    assert list(spread_subset(X, 200)) == list(range(80))  # k >= n: every row
+
+
+def test_long_history_gets_pyros_sparse_gp_and_its_predictions():
+    rng = np.random.default_rng(0)
+    X = rng.random((SPARSE_ABOVE + 40, 5))
+    fitted = GPSurrogate().fit(X, smooth(X))
+    assert fitted.sparse and isinstance(fitted.model, gp.models.SparseGPRegression)
+    assert fitted.model.Xu.shape[0] == min(INDUCING_POINTS, X.shape[0])
+    Xq = torch.as_tensor(rng.random((50, 5)))
+    mean, var = fitted.predict(Xq)
+    with pyro.settings.context(module_local_params=True), torch.no_grad():
+        pyro_mean, pyro_var = fitted.model(Xq)  # Pyro's own SparseGPRegression.forward
+    assert torch.allclose(mean, pyro_mean * fitted.y_std + fitted.y_mean, rtol=0, atol=1e-8)
+    assert torch.allclose(var, pyro_var * fitted.y_std**2, rtol=0, atol=1e-8)
+    # every point inducing (n <= INDUCING_POINTS here): the sparse posterior is the exact one
+    exact_mean, exact_var = exact_twin(fitted).predict(Xq)
+    assert torch.allclose(mean, exact_mean, rtol=0, atol=1e-3 * fitted.y_std)
+    assert torch.allclose(var.sqrt(), exact_var.sqrt(), rtol=0, atol=1e-2 * fitted.y_std)
+
+
+def test_sparse_gp_agrees_with_the_exact_gp_on_a_large_history():
+    rng = np.random.default_rng(1)
+    X = rng.random((900, 5))
+    y = smooth(X)
+    fitted = GPSurrogate().fit(X, y)
+    assert fitted.sparse and fitted.model.Xu.shape[0] == INDUCING_POINTS < X.shape[0]
+    Xq = rng.random((300, 5))
+    mean, var = fitted.predict(Xq)
+    exact_mean, exact_var = exact_twin(fitted).predict(Xq)
+    spread = float(np.std(y))
+    assert float((mean - exact_mean).abs().max()) < 0.02 * spread
+    assert float(np.sqrt(np.mean((mean.numpy() - smooth(Xq)) ** 2))) < 0.01 * spread
+    assert float((var.sqrt() - exact_var.sqrt()).abs().max()) < 0.05 * spread
+
+
+def test_sparse_condition_on_equals_the_posterior_with_those_points_added():
+    rng = np.random.default_rng(2)
+    X = rng.random((SPARSE_ABOVE + 200, 5))
+    fitted = GPSurrogate().fit(X, smooth(X))
+    X_new = rng.random((3, 5))
+    y_new = np.array([5.0, -5.0, 0.0])  # the first two far from the model's guess: they must move it
+    conditioned = fitted.condition_on(X_new, y_new)
+    direct = GPSurrogate.__new__(GPSurrogate)
+    direct.__dict__.update(fitted.__dict__)
+    y_all = torch.cat([fitted.y, (torch.as_tensor(y_new) - fitted.y_mean) / fitted.y_std])
+    direct._cache(torch.cat([fitted.X, torch.as_tensor(X_new)]), y_all, fitted.model.Xu)
+    Xq = torch.as_tensor(np.vstack([X_new, rng.random((20, 5))]))
+    assert torch.allclose(conditioned.predict(Xq)[0], direct.predict(Xq)[0], rtol=0, atol=1e-8)
+    assert torch.allclose(conditioned.predict(Xq)[1], direct.predict(Xq)[1], rtol=0, atol=1e-8)
+    assert float((conditioned.predict(Xq[:2])[0] - fitted.predict(Xq[:2])[0]).abs().min()) > 1.0

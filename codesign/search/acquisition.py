@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from scipy.optimize import minimize
+from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
 from codesign.search.pareto import nondominated_boxes
@@ -185,7 +186,7 @@ def _candidates(space: Space, rng: np.random.Generator, exclude: np.ndarray, anc
         sobol = qmc.Sobol(space.cube_dim, scramble=True, seed=rng)
         n_pow = max(1, int(math.ceil(math.log2(max(2, n_candidates)))))
         U = sobol.random_base2(n_pow)[:n_candidates]
-        X = np.stack([space.to_unit(space.from_cube(u)) for u in U])
+        X = space.cube_to_unit(U)
     else:
         X = np.zeros((0, space.model_dim))
     if anchors is not None and len(anchors):
@@ -287,5 +288,5 @@ def _unique_rows(X: np.ndarray) -> np.ndarray:
 def _drop_near(X: np.ndarray, exclude: np.ndarray | None, tol: float = 1e-9) -> np.ndarray:
     if exclude is None or len(exclude) == 0 or X.shape[0] == 0:
         return X
-    d = np.abs(X[:, None, :] - np.asarray(exclude)[None, :, :]).max(axis=2)
-    return X[d.min(axis=1) > tol]
+    nearest, _ = cKDTree(np.asarray(exclude, dtype=float)).query(X, k=1, p=np.inf)  # max-norm distance
+    return X[nearest > tol]

@@ -145,6 +145,7 @@ class BayesianOptimizer(Sampler):
         self.lengthscale_prior = lengthscale_prior
         self.refine_steps = int(refine_steps)
         self._model_cache: tuple[tuple, dict] | None = None
+        self._unit_rows: dict[tuple[int, str], np.ndarray] = {}  # (trial number, params) -> model-space row
 
     def _check_reference_point(self, reference_point) -> np.ndarray | None:
         """The user's reference point in minimization form (objective order), or None."""
@@ -168,8 +169,17 @@ class BayesianOptimizer(Sampler):
 
     # --- data ---
     def _X(self, trials: Sequence[Trial] | Sequence[dict]) -> np.ndarray:
-        rows = [self.space.to_unit(t.params if isinstance(t, Trial) else t) for t in trials]
+        rows = [self._unit_row(t) if isinstance(t, Trial) else self.space.to_unit(t) for t in trials]
         return np.stack(rows) if rows else np.zeros((0, self.space.model_dim))
+
+    def _unit_row(self, trial: Trial) -> np.ndarray:
+        """A trial's model-space row, kept by number (a long history is re-read every proposal);
+        a study's params were validated when the trial was recorded."""
+        key = (trial.number, repr(trial.params))
+        row = self._unit_rows.get(key)
+        if row is None:
+            row = self._unit_rows[key] = self.space.to_unit(trial.params, check=False)
+        return row
 
     def fit_models(self, history: History | None = None) -> dict:
         """GPs on the study's history: {"objectives": {name: gp}, "metrics": {name: gp},
@@ -185,15 +195,23 @@ class BayesianOptimizer(Sampler):
         with torch_threads(1):
             X = self._X(observed)
             targets, warps = self._targets(observed)
-            objectives = dict(zip(self.objectives, self._gp().fit_columns(X, targets)))
-            metrics = {}
+            # a constraint metric every observed trial reports is fitted with the objectives (one
+            # batched fit); the Pareto set is what a sparse model (long histories) must hold first
+            shared, metrics = {}, {}
             for c in self.constraints:
-                if c.metric in metrics:
-                    continue
                 measured = [(t, _metric_value(t, c.metric)) for t in observed]
                 having = [(t, value) for t, value in measured if value is not None]
-                if len(having) >= 2:
+                if c.metric in shared or c.metric in metrics:
+                    continue
+                if len(having) == len(observed):
+                    shared[c.metric] = [v for _, v in having]
+                elif len(having) >= 2:
                     metrics[c.metric] = self._gp().fit(self._X([t for t, _ in having]), [v for _, v in having])
+            columns = np.column_stack([targets, *shared.values()]) if shared else targets
+            priority = np.flatnonzero(is_non_dominated(targets))
+            fitted = self._gp().fit_columns(X, columns, priority=priority)
+            objectives = dict(zip(self.objectives, fitted))
+            metrics.update(zip(shared, fitted[len(self.objectives):]))
             failed = history.failures
             failure = None
             if failed:

@@ -9,6 +9,7 @@ history): the RNG for the next one is derived from the seed and the number of tr
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from dataclasses import dataclass
@@ -188,7 +189,8 @@ class Sampler:
         rng = self._rng(history)
         params = self.space.validate(self._propose(rng, history))
         failures = {t.number for t in history.failures}
-        taken = {self.space.key(t.params) for t in history.trials if t.number not in failures}
+        # a study's params were validated when recorded, so their JSON is already canonical
+        taken = {json.dumps(t.params, sort_keys=True) for t in history.trials if t.number not in failures}
         tries = 0
         while self.space.key(params) in taken and tries < 64:  # e.g. a small discrete space
             params = self.space.sample(rng, 1)[0]

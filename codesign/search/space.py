@@ -534,9 +534,11 @@ class Space:
             raw[name] = self.dimensions[name].from_cube(u[i])
         return self._fill(raw)
 
-    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Params -> model-space vector (one-hot categoricals, neutral values for inactive params)."""
-        params = self.validate(params)
+    def to_unit(self, params: Mapping[str, Any], check: bool = True) -> np.ndarray:
+        """Params -> model-space vector (one-hot categoricals, neutral values for inactive params).
+        `check=False` skips `validate` for params that already passed it (a study's trials)."""
+        if check:
+            params = self.validate(params)
         out = np.empty(self.model_dim)
         for name in self.free_names:
             dim = self.dimensions[name]
@@ -555,15 +557,64 @@ class Space:
         return self._fill(raw)
 
     def project(self, u: np.ndarray) -> np.ndarray:
-        """Model-space points (n, d) -> the model-space images of the params they round to."""
+        """Model-space points (n, d) -> the model-space images of the params they round to.
+        Vectorized (the acquisition optimizer projects thousands of candidates per proposal):
+        every column block projects on its own, then inactive parameters take their neutral
+        value; the same as `to_unit(from_unit(row))` row by row."""
         u = np.atleast_2d(np.asarray(u, dtype=float))
-        if any(self.dimensions[name].condition is not None for name in self.free_names):
-            return np.stack([self.to_unit(self.from_unit(row)) for row in u])
-        # no conditions: every column block projects on its own, vectorized (the acquisition
-        # optimizer projects thousands of candidates per proposal)
         out = np.empty_like(u)
         for name, sl in self._model_slices.items():
             out[:, sl] = self.dimensions[name].project_model(u[:, sl])
+        return self._neutral_where_inactive(out)
+
+    def cube_to_unit(self, U: np.ndarray) -> np.ndarray:
+        """Points of the parameter cube (n, cube_dim) -> model space: `to_unit(from_cube(row))`
+        for every row, vectorized."""
+        U = np.atleast_2d(np.asarray(U, dtype=float))
+        if U.shape[1] != self.cube_dim:
+            raise CodesignError(f"Space.cube_to_unit: expected {self.cube_dim} coordinates, got {U.shape[1]}")
+        out = np.empty((U.shape[0], self.model_dim))
+        for i, name in enumerate(self.free_names):
+            dim, sl = self.dimensions[name], self._model_slices[name]
+            if isinstance(dim, Categorical):
+                k = len(dim.choices)
+                picks = np.minimum((U[:, i] * k).astype(int), k - 1)
+                out[:, sl] = 0.0
+                out[np.arange(U.shape[0]), sl.start + picks] = 1.0
+            else:  # a numeric cube coordinate rounds to the same value as that model coordinate
+                out[:, sl] = dim.project_model(U[:, i : i + 1])
+        return self._neutral_where_inactive(out)
+
+    def _neutral_where_inactive(self, out: np.ndarray) -> np.ndarray:
+        """Set conditional parameters to their neutral value in the rows (projected model-space
+        points) where their condition does not hold (in place; returned)."""
+        active: dict[str, np.ndarray] = {}
+
+        def value_of(name: str) -> np.ndarray:
+            dim = self.dimensions[name]
+            if isinstance(dim, Fixed):
+                return np.full(out.shape[0], dim.value, dtype=object)
+            block = out[:, self._model_slices[name]]
+            if isinstance(dim, Categorical):
+                return np.array(dim.choices, dtype=object)[np.argmax(block, axis=1)]
+            return np.array([dim.from_model(row) for row in block], dtype=object)
+
+        def is_active(name: str) -> np.ndarray:
+            if name not in active:
+                cond = self.dimensions[name].condition
+                if cond is None:
+                    active[name] = np.ones(out.shape[0], dtype=bool)
+                else:
+                    parent, values = cond
+                    parent_values = value_of(parent)
+                    hit = np.array([any(same_choice(p, v) for v in values) for p in parent_values], dtype=bool)
+                    active[name] = is_active(parent) & hit
+            return active[name]
+
+        for name in self.free_names:
+            if self.dimensions[name].condition is not None:
+                inactive = ~is_active(name)
+                out[inactive, self._model_slices[name]] = self.dimensions[name].neutral()
         return out
 
     def model_slices(self) -> dict[str, slice]:

@@ -14,6 +14,13 @@ global RNG.
 After fitting, predictions use a cached Cholesky factor instead of Pyro's forward (which
 refactors K on every call), so thousands of acquisition evaluations stay cheap, and
 `condition_on` adds fantasy observations (Kriging believer) without refitting.
+
+Past SPARSE_ABOVE observations the exact GP's O(n^3) fit and O(n^2) predictions would
+dominate a proposal, so the model becomes Pyro's `SparseGPRegression` (VFE): the
+hyperparameters are the MAP of the exact model on FIT_SUBSET of the points, and the posterior
+uses every observation through INDUCING_POINTS inducing points (`spread_subset`: the caller's
+priority points first, e.g. the Pareto set, then farthest-point coverage of the rest). With as
+many inducing points as observations the sparse posterior is the exact one.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ DTYPE = torch.float64
 JITTER = 1e-6
 VARIANCE_PRIOR = (2.0, 1.5)  # Gamma(concentration, rate) on the kernel variance (standardized y)
 NOISE_PRIOR = (-6.0, 2.0)  # LogNormal(loc, scale) on the noise variance
+SPARSE_ABOVE = 160  # observations; more than this: hyperparameters from a subset, sparse posterior
+FIT_SUBSET = 100  # past SPARSE_ABOVE: the points whose exact MAP fit sets the hyperparameters
+INDUCING_POINTS = 256  # past SPARSE_ABOVE: inducing points of the sparse (VFE) posterior
 
 
 @contextlib.contextmanager
@@ -78,6 +88,31 @@ def batched_cholesky(K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return L, info
 
 
+def spread_subset(X, k: int, first=()) -> np.ndarray:
+    """Indices of `k` rows of X (n, d): the distinct rows of `first` (in order, at most k // 2),
+    then greedy farthest-point picks (max-min Euclidean distance, ties to the lower index), so
+    the subset covers the data and keeps the caller's priority points. Deterministic."""
+    X = np.asarray(X, dtype=float)
+    n = X.shape[0]
+    if k >= n:
+        return np.arange(n)
+    chosen: list[int] = []
+    seen: set[bytes] = set()
+    for i in first:
+        key = X[int(i)].tobytes()
+        if key not in seen and len(chosen) < k // 2:
+            seen.add(key)
+            chosen.append(int(i))
+    if not chosen:
+        chosen.append(0)
+    nearest = np.min(((X[:, None, :] - X[None, chosen, :]) ** 2).sum(-1), axis=1)
+    while len(chosen) < k:
+        i = int(np.argmax(nearest))
+        chosen.append(i)
+        nearest = np.minimum(nearest, ((X - X[i]) ** 2).sum(-1))
+    return np.array(chosen)
+
+
 @dataclass
 class GPHyperparameters:
     lengthscale: np.ndarray  # one per model-space column, in unit-cube units
@@ -111,10 +146,16 @@ class GPSurrogate:
             "noise": dist.LogNormal(_t(NOISE_PRIOR[0]), _t(NOISE_PRIOR[1])),
         }
 
-    def _build(self, X: torch.Tensor, y: torch.Tensor, init: GPHyperparameters) -> gp.models.GPRegression:
+    def _build(self, X: torch.Tensor, y: torch.Tensor, init: GPHyperparameters,
+               inducing: torch.Tensor | None = None) -> gp.models.GPModel:
+        """The Pyro model: `GPRegression`, or `SparseGPRegression` (VFE) at `inducing` points."""
         d = X.shape[1]
         kernel = gp.kernels.Matern52(input_dim=d, variance=_t(init.variance), lengthscale=_t(init.lengthscale))
-        model = gp.models.GPRegression(X, y, kernel, noise=_t(init.noise), jitter=JITTER)
+        if inducing is None:
+            model = gp.models.GPRegression(X, y, kernel, noise=_t(init.noise), jitter=JITTER)
+        else:
+            model = gp.models.SparseGPRegression(X, y, kernel, Xu=inducing, noise=_t(init.noise), approx="VFE",
+                                                 jitter=JITTER)
         priors = self._priors(d)
         kernel.lengthscale = PyroSample(priors["lengthscale"])
         kernel.variance = PyroSample(priors["variance"])
@@ -141,13 +182,15 @@ class GPSurrogate:
         self.__dict__.update(self.fit_columns(X, np.asarray(y, dtype=float).reshape(-1, 1))[0].__dict__)
         return self
 
-    def fit_columns(self, X, Y) -> list["GPSurrogate"]:
+    def fit_columns(self, X, Y, priority=()) -> list["GPSurrogate"]:
         """One GP per column of Y (n, k) on the same inputs, each configured like this one.
 
         All columns and restarts are fitted in one batched L-BFGS run: their MAP losses are
         independent, so the minimum of their sum is every one's minimum, and one batched
         Cholesky per step costs about what one small one does (per-call overhead, not
-        arithmetic, dominates at these sizes)."""
+        arithmetic, dominates at these sizes). Past SPARSE_ABOVE rows the fit sees a spread
+        subset and the posterior is sparse; `priority` (row indices, e.g. the Pareto set)
+        names rows that subset and the inducing points should hold first."""
         X = _t(np.asarray(X, dtype=float))
         Y = _t(np.asarray(Y, dtype=float))
         if Y.ndim == 1:
@@ -161,8 +204,13 @@ class GPSurrogate:
         y_std = torch.where(y_std > 1e-12, y_std, torch.ones_like(y_std))
         Y_standard = (Y - y_mean) / y_std
         inits = self._inits(X.shape[1])
+        inducing = None
+        rows = torch.arange(X.shape[0])
+        if X.shape[0] > SPARSE_ABOVE:
+            rows = torch.as_tensor(spread_subset(X.numpy(), FIT_SUBSET, priority))
+            inducing = X[torch.as_tensor(spread_subset(X.numpy(), INDUCING_POINTS, priority))]
         with torch_threads(1):
-            hypers = self._map_fit(X, Y_standard, inits)
+            hypers = self._map_fit(X[rows], Y_standard[rows], inits)
         fitted = []
         for j, hyper in enumerate(hypers):
             other = GPSurrogate(self.restarts, self.max_iter, self.lengthscale_prior)
@@ -170,8 +218,8 @@ class GPSurrogate:
             other.y_mean, other.y_std = float(y_mean[j]), float(y_std[j])
             other.hyper = hyper
             with pyro.settings.context(module_local_params=True):
-                other.model = other._build(X, other.y, hyper)
-            other._cache(X, other.y)
+                other.model = other._build(X, other.y, hyper, inducing)
+            other._cache(X, other.y, inducing)
             fitted.append(other)
         return fitted
 
@@ -277,16 +325,48 @@ class GPSurrogate:
             failed = info != 0
             return torch.where(failed, torch.full_like(losses, math.inf), losses), grad
 
-    def _cache(self, X: torch.Tensor, y_std: torch.Tensor) -> None:
+    def _cache(self, X: torch.Tensor, y_std: torch.Tensor, inducing: torch.Tensor | None = None) -> None:
+        """What predictions need: kernel centres Z, mean coefficients, and the triangular factors
+        whose solves give the variance (exact: L of K; sparse: Luu of Kuu and Luu @ L of VFE's
+        I + W W^T / noise, W = Luu^-1 Kuf, as Pyro's SparseGPRegression.forward computes them)."""
         self._lengthscale = _t(self.hyper.lengthscale).reshape(1, -1)
         self._variance = _t([self.hyper.variance])
         with torch.no_grad():
-            K = matern52_gram(X, self._lengthscale, self._variance) + (self.hyper.noise + JITTER) * torch.eye(X.shape[0], dtype=DTYPE)
-            L, info = batched_cholesky(K)
-        if int(info[0]) != 0:
-            raise CodesignError("GPSurrogate: the kernel matrix is not positive definite even with extra jitter")
-        self._X, self._L = X, L[0]
-        self._alpha = torch.cholesky_solve(y_std.reshape(-1, 1), L).reshape(-1)
+            if inducing is None:
+                K = matern52_gram(X, self._lengthscale, self._variance) + (self.hyper.noise + JITTER) * torch.eye(X.shape[0], dtype=DTYPE)
+                L, info = batched_cholesky(K)
+                if int(info[0]) != 0:
+                    raise CodesignError("GPSurrogate: the kernel matrix is not positive definite even with extra jitter")
+                self._Z, self._L, self._LM = X, L[0], None
+                self._alpha = torch.cholesky_solve(y_std.reshape(-1, 1), L).reshape(-1)
+                return
+            m = inducing.shape[0]
+            Kuu = matern52_gram(inducing, self._lengthscale, self._variance)[0] + JITTER * torch.eye(m, dtype=DTYPE)
+            Luu, info = batched_cholesky(Kuu[None])
+            if int(info[0]) != 0:
+                raise CodesignError("GPSurrogate: the inducing kernel matrix is not positive definite even with extra jitter")
+            self._Z, self._L = inducing, Luu[0]
+            self._inner = torch.eye(m, dtype=DTYPE)
+            self._inner_rhs = torch.zeros(m, dtype=DTYPE)
+            self._add_observations(X, y_std)
+
+    def _add_observations(self, X: torch.Tensor, y_std: torch.Tensor) -> None:
+        """Sparse posterior: fold observations into I + W W^T / noise and W y / noise, refactor."""
+        with torch.no_grad():
+            W = torch.linalg.solve_triangular(self._L, matern52_gram(self._Z, self._lengthscale, self._variance, Z=X)[0], upper=False)
+            self._inner = self._inner + (W @ W.T) / self.hyper.noise
+            self._inner_rhs = self._inner_rhs + (W @ y_std.reshape(-1)) / self.hyper.noise
+            L, info = batched_cholesky(self._inner[None])
+            if int(info[0]) != 0:
+                raise CodesignError("GPSurrogate: the sparse posterior is not positive definite even with extra jitter")
+            self._LM = self._L @ L[0]  # (Luu L)^-1 = L^-1 Luu^-1
+            inner_solved = torch.linalg.solve_triangular(L[0], self._inner_rhs.reshape(-1, 1), upper=False)
+            self._alpha = torch.linalg.solve_triangular(self._LM.T, inner_solved, upper=True).reshape(-1)
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the posterior goes through inducing points (SPARSE_ABOVE)."""
+        return self._LM is not None
 
     # --- prediction ---
     def predict(self, Xq) -> tuple[torch.Tensor, torch.Tensor]:
@@ -297,22 +377,27 @@ class GPSurrogate:
         Xq = Xq if isinstance(Xq, torch.Tensor) else _t(np.asarray(Xq, dtype=float))
         ctx = contextlib.nullcontext() if Xq.requires_grad else torch.no_grad()
         with ctx:
-            Ks = matern52_gram(Xq, self._lengthscale, self._variance, Z=self._X)[0]
+            Ks = matern52_gram(Xq, self._lengthscale, self._variance, Z=self._Z)[0]
             mean = Ks @ self._alpha
             v = torch.linalg.solve_triangular(self._L, Ks.T, upper=False)
-            var = (self.hyper.variance - (v * v).sum(0)).clamp_min(1e-12)
+            var = self.hyper.variance - (v * v).sum(0)
+            if self._LM is not None:  # sparse: plus what the inducing values leave uncertain
+                w = torch.linalg.solve_triangular(self._LM, Ks.T, upper=False)
+                var = var + (w * w).sum(0)
+            var = var.clamp_min(1e-12)
         return mean * self.y_std + self.y_mean, var * self.y_std**2
 
     def condition_on(self, X_new, y_new) -> "GPSurrogate":
         """A copy that also saw (X_new, y_new), same hyperparameters: for fantasies of pending points."""
-        X_new = _t(np.asarray(X_new, dtype=float)).reshape(-1, self._X.shape[1])
+        X_new = _t(np.asarray(X_new, dtype=float)).reshape(-1, self.X.shape[1])
         if X_new.shape[0] == 0:
             return self
         y_new = (_t(np.asarray(y_new, dtype=float)).reshape(-1) - self.y_mean) / self.y_std
         other = GPSurrogate.__new__(GPSurrogate)
         other.__dict__.update(self.__dict__)
-        X = torch.cat([self._X, X_new])
-        y = torch.cat([self.y, y_new])
-        other.X, other.y = X, y
-        other._cache(X, y)
+        other.X, other.y = torch.cat([self.X, X_new]), torch.cat([self.y, y_new])
+        if self.sparse:
+            other._add_observations(X_new, y_new)
+        else:
+            other._cache(other.X, other.y)
         return other
