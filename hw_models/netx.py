@@ -88,6 +88,7 @@ class _Reader:
         self.notes: list[str] = []
         self.layers: list = []
         self.input_shape: tuple | None = None
+        self.shape_after: tuple | None = None  # the map the next layer takes (None: unknown, not checked)
 
     def network(self) -> Network:
         if "layer" not in self.handle:
@@ -99,10 +100,16 @@ class _Reader:
         for key in keys:
             config = group[key]
             where = f"layer {key}"
+            built = len(self.layers)
             try:
                 self._layer(config, where, _string(config["type"]))
+                if len(self.layers) > built:
+                    self.shape_after = tuple(self.layers[-1].out_shape)
+                elif not self.layers:
+                    self.shape_after = self.input_shape
             except (HardwareError, KeyError, ValueError, TypeError, IndexError) as error:
                 self.problems.append(f"{where}: {error}" if not str(error).startswith("layer") else str(error))
+                self.shape_after = _declared_shape(config)  # later layers chain from what this one declares
         if not self.layers and not self.problems:
             self.problems.append("no layers with neurons or synapses")
         if self.problems:
@@ -113,6 +120,8 @@ class _Reader:
             raise NetxFormatError(f"{self.path}: {error}") from None
 
     def _source_shape(self) -> tuple | None:
+        if self.problems:
+            return self.shape_after
         return tuple(self.layers[-1].out_shape) if self.layers else self.input_shape
 
     def _layer(self, config: h5py.Group, where: str, layer_type: str) -> None:
@@ -224,6 +233,13 @@ class _Reader:
             name=f"{'dense' if neuron else 'readout'}{len(self.layers)}",
             **(self._neuron(config, where) if neuron else {"du": 0, "dv": 0, "vth": 0, "bias_exp": NETX_BIAS_EXP}),
         )
+
+
+def _declared_shape(config: h5py.Group) -> tuple | None:
+    try:
+        return tuple(int(size) for size in np.asarray(config["shape"][()]).reshape(-1))
+    except (KeyError, ValueError, TypeError, OverflowError):
+        return None
 
 
 def _finite(values, where: str, name: str) -> np.ndarray:

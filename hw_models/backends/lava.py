@@ -135,7 +135,8 @@ def run_lava(
                 alone.append(b)
     for b in alone:
         record = _record(network, engine, netx_path, spikes[b].astype(np.int32), None)
-        _store_window(network, record, 0, offsets, spikes[b], b, layer_spikes, counts, voltages)
+        fresh = [0] * len(network.layers)  # a run of its own has no resets: every layer counts from step 0
+        _store_window(network, record, 0, fresh, spikes[b], b, layer_spikes, counts, voltages)
     voltage = None if network.layers[-1].spiking else voltages
     result = SimulationResult(layer_spikes[-1], layer_spikes, ActivityCounts(**counts, timesteps=steps), "lava", voltage)
     return LavaRun(result, engine, plan.period, sorted(alone))
