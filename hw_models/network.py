@@ -510,7 +510,8 @@ class DenseLayer:
 
     def describe(self) -> dict:
         return {
-            "kind": "readout" if not self.neuron else ("dense_rec" if self.recurrent_weights is not None else "dense"),
+            "kind": "readout" if not self.spiking else ("dense_rec" if self.recurrent_weights is not None else "dense"),
+            "neuron": self.neuron,
             "name": self.name, "n_in": self.n_in, "n_out": self.n_out,
             **{name: getattr(self, name) for name in NEURON_FIELDS},
             "weight_exponent": self.weight_exponent, "num_weight_bits": self.num_weight_bits,
