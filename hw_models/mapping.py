@@ -13,6 +13,13 @@ holds synapses for it); its cost is one within-tile delivery plus the Manhattan 
 tiles, split east-west / north-south because Loihi prices the two directions differently.
 Input spikes enter at the profile's input tile.
 
+Conv layers are stored expanded: each neuron holds its kernel's synapses (in channels per
+group x kH x kW), as Loihi 1 stores convolutions (Davies et al. 2018 describe no weight
+sharing). Loihi 2 adds convolutional weight sharing (Intel's Loihi 2 brief, 2021, lists
+convolutional connectivity among its network-compression features), but Intel publishes no
+per-core format for it, so both profiles use the expanded count: an upper bound for Loihi 2.
+Recurrent synapses count in the fan-in; an input layer with a neuron has none.
+
 A network the chip cannot hold is still mapped (so energy can be estimated) but has
 `fits = False` and a `reason`: the optimizer uses that as a constraint.
 """
@@ -26,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from hw_models.errors import HardwareError
-from hw_models.network import Network, SignMode
+from hw_models.network import Network, SignMode, sign_mode_of
 from hw_models.profile import ChipProfile, load_profile
 
 
@@ -113,11 +120,15 @@ class Mapping:
 
 
 def bits_per_synapse(layer, profile: ChipProfile) -> int:
-    """Synaptic memory one synapse of `layer` takes: weight bits (+ sign if mixed) (+ delay)."""
-    bits = layer.num_weight_bits
-    if layer.sign_mode is SignMode.MIXED:
+    """Synaptic memory one synapse of `layer` takes: weight bits (+ sign if mixed) (+ delay).
+
+    Conv weights have no weight-bit field in Lava (8 bits); an input layer has no synapses."""
+    if layer.kind == "input":
+        return 0
+    bits = getattr(layer, "num_weight_bits", 8)
+    if sign_mode_of(layer.weights) is SignMode.MIXED:
         bits += int(profile.value("mesh", "sign_bits_mixed"))
-    if layer.delays is not None:
+    if getattr(layer, "delays", None) is not None:
         bits += int(profile.value("mesh", "delay_bits_per_synapse"))
     return bits
 
@@ -151,12 +162,13 @@ def map_network(
     for index, layer in enumerate(network.layers):
         where = f"layer {index}" + (f" ({layer.name})" if layer.name else "")
         synapse_bits = bits_per_synapse(layer, profile)
-        fan_in_bits = layer.n_in * synapse_bits
+        fan_in = layer.synapses_per_neuron()
+        fan_in_bits = fan_in * synapse_bits
         by_memory = memory_bits // fan_in_bits if fan_in_bits else neurons_per_core
         capacity = min(neurons_per_core, by_memory)
         if capacity < 1:
             problems.append(
-                f"{where}: one neuron's fan-in ({layer.n_in} synapses x {synapse_bits} bits = {fan_in_bits} bits) "
+                f"{where}: one neuron's fan-in ({fan_in} synapses x {synapse_bits} bits = {fan_in_bits} bits) "
                 f"exceeds a core's synaptic memory ({memory_bits} bits)"
             )
             capacity = 1  # still map it (one neuron per core) so costs can be estimated
@@ -166,7 +178,7 @@ def map_network(
         cores = tuple(range(first, first + n_cores))
         for core, neurons in zip(cores, sizes):
             tile, x, y = grid.place(core)
-            synapses = neurons * layer.n_in
+            synapses = neurons * fan_in
             core_loads.append(
                 CoreLoad(
                     core=core,

@@ -139,11 +139,6 @@ def conv_drive_network() -> Network:
     )
 
 
-@pytest.mark.xfail(
-    raises=AttributeError,
-    strict=True,
-    reason="hw_models.mapping.bits_per_synapse reads num_weight_bits, which ConvLayer and InputLayer lack (#19 item 5, mapping not yet done)",
-)
 def test_random_input_for_an_input_neuron_is_integer_drive(tmp_path, capsys):
     path = conv_drive_network().to_netx(tmp_path / "drive.net")
     data = run_json(capsys, path, "--timesteps", 12, "--samples", 2, "--drive-max", 40)
