@@ -189,3 +189,9 @@ def test_netx_files_with_unloadable_values_are_refused(tmp_path):
         Network.from_netx(path)
     assert "layer 1: weight contains NaN or infinity" in str(error.value)
     assert "layer 4: neuron/vDecay contains NaN or infinity" in str(error.value)
+
+
+def test_brian2_refuses_what_it_does_not_model():
+    conv = ConvLayer(np.ones((1, 2, 2, 2), int) * 40, (2, 3, 3), du=100, dv=100, vth=20)
+    with pytest.raises(HardwareError, match="brian2 backend is a floating-point cross-check of dense stacks"):
+        simulate(Network((conv,)), np.zeros((1, 18, 3), np.uint8), backend="brian2")

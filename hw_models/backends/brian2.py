@@ -27,11 +27,17 @@ import numpy as np
 
 from hw_models.activity import ActivityCounts
 from hw_models.backends.result import SimulationResult, layer_counts, zero_counts
+from hw_models.errors import HardwareError
 from hw_models.network import Network
 
 
 def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: dict | None = None) -> SimulationResult:
     """Run validated uint8 spikes (batch, n_in, T) in Brian2 (nothing is worth caching: `cache` is unused)."""
+    if not network.is_dense:
+        raise HardwareError(
+            "the brian2 backend is a floating-point cross-check of dense stacks; conv, recurrent, readout and "
+            "input-neuron layers run on the numba and lava backends"
+        )
     with warnings.catch_warnings():  # brian2 2.9 still calls pyparsing's deprecated camelCase API
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(pyparsing|brian2)(\.|$)")
         return _simulate_brian2(network, spikes, record_layers)
