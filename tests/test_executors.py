@@ -13,6 +13,7 @@ from codesign.run.executors import (
     Finished,
     InProcessExecutor,
     ProcessExecutor,
+    WorkerPoolExecutor,
     make_executor,
 )
 
@@ -194,3 +195,44 @@ def test_make_executor_picks_by_arguments():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(CodesignError, match="workers"):
             make_executor(workers=bad)
+
+
+# ----------------------------------------------------------------------------- worker pool
+
+def test_worker_pool_reuses_its_processes_and_replaces_a_dead_one():
+    with WorkerPoolExecutor(workers=2) as ex:
+        assert ex.capacity == 2
+        submit_batch(ex)
+        assert len(ex.pids()) <= 2  # the rest wait their turn
+        results = drain(ex)
+        check_batch(results)
+        assert "SIGKILL" in results[11].error
+        pids = {r.result["pid"] for r in results.values() if r.ok}
+        assert os.getpid() not in pids and 1 <= len(pids) <= 3  # 6 trials, 2 workers (+1 after the death)
+        ex.submit(20, tasks.square, {"x": 3})  # the pool still serves after a death
+        assert drain(ex)[20].result["square"] == 9
+        ex.submit(21, tasks.exit_hard, {"code": 3})
+        ex.submit(22, tasks.unpicklable_result, {})
+        later = drain(ex)
+    assert later[21].error == "worker died (exit code 3) before returning a result"
+    assert later[22].error.startswith("result of the trial could not be sent back")
+
+
+def test_worker_pool_shutdown_kills_running_trials_and_their_children(tmp_path):
+    ex = WorkerPoolExecutor(workers=2)
+    for key in range(3):
+        ex.submit(key, tasks.spawn_and_sleep, {"pid_file": str(tmp_path / f"{key}.pid")})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all((tmp_path / f"{k}.pid").exists() for k in range(2)):
+        time.sleep(0.05)
+    worker_pids = list(ex.pids().values())
+    grandchildren = [int((tmp_path / f"{k}.pid").read_text()) for k in range(2)]
+    assert len(worker_pids) == 2 and not any(gone(p) for p in grandchildren)
+    ex.shutdown()
+    assert wait_gone(worker_pids + grandchildren) == []
+    assert ex.running() == [] and not (tmp_path / "2.pid").exists()
+
+
+def test_make_executor_pool_even_for_one_worker():
+    with make_executor(workers=1, pool=True) as ex:
+        assert isinstance(ex, WorkerPoolExecutor) and ex.capacity == 1

@@ -220,3 +220,16 @@ def test_grid_sampler_sweeps_its_grid_and_stops_there(tmp_path):
     assert summary.finished == 2 and any("the grid has 2 points" in note for note in runner.notes)
     with Study.open(tmp_path / "g.sqlite") as study:
         assert sorted(t.params["timesteps"] for t in study.trials()) == [6, 10]
+
+
+def test_one_worker_sweep_proposes_the_next_trial_while_one_runs(tmp_path):
+    config = parse_config(config_dict())
+    summary = SweepRunner(config, tmp_path / "s.sqlite", trials=4, workers=1).run()
+    assert summary.finished == 4 and summary.by_state["pending"] == 0
+    assert 0 < summary.trial_s <= summary.wall_s
+    with Study.open(tmp_path / "s.sqlite") as study:
+        trials = study.trials()
+    assert len(trials) == 4  # nothing proposed past the budget
+    for before, after in zip(trials, trials[1:]):
+        assert after.created_at < before.finished_at  # proposed while `before` ran
+        assert after.started_at >= before.finished_at - 1e-3  # one worker: started when it was free

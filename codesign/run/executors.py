@@ -187,7 +187,7 @@ class _Job:
     reader: Any
 
 
-_LIVE_PROCESS_EXECUTORS: "weakref.WeakSet[ProcessExecutor]" = weakref.WeakSet()
+_LIVE_PROCESS_EXECUTORS: "weakref.WeakSet[Executor]" = weakref.WeakSet()
 
 
 @atexit.register
@@ -317,6 +317,156 @@ class ProcessExecutor(Executor):
             if process.is_alive():
                 _kill_process_tree(process)
         self._exiting.clear()
+        self._done.clear()
+        _LIVE_PROCESS_EXECUTORS.discard(self)
+
+
+def _worker_main(conn, parent_pid: int) -> None:
+    """Entry point of one long-lived worker: run trials sent as (fn, payload) until the pipe
+    closes, answering each with ("ok", result) or ("error", text)."""
+    own_group = False
+    if hasattr(os, "setpgrp"):
+        try:
+            os.setpgrp()
+            own_group = True
+        except OSError:
+            pass
+    threading.Thread(target=_watch_parent, args=(parent_pid, own_group), daemon=True).start()
+    while True:
+        try:
+            fn, payload = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            message = ("ok", fn(payload))
+        except (Exception, SystemExit) as exc:
+            message = ("error", describe_exception(exc))
+        try:
+            conn.send(message)
+        except Exception as exc:  # unpicklable result
+            conn.send(("error", f"result of the trial could not be sent back: {type(exc).__name__}: {exc}"))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    key: int | None = None  # the trial it runs, None when idle
+
+
+class WorkerPoolExecutor(Executor):
+    """Trials in `workers` long-lived spawned processes, one trial at a time each.
+
+    Unlike ProcessExecutor, a worker keeps its imports, JIT-compiled kernels and dataset cache
+    from one trial to the next (a fresh process pays them on every trial, which can cost more
+    than a short trial), so the driver can keep the pool busy while it proposes. Each trial
+    still runs outside the driver: a worker that dies fails its trial and is replaced by a
+    fresh one for the next. Workers are non-daemonic process-group leaders, as in
+    ProcessExecutor; shutdown kills their groups.
+    """
+
+    def __init__(self, workers: int = 2, *, start_method: str = "spawn") -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise CodesignError(f"workers must be a positive integer, got {workers!r}")
+        self.capacity = workers
+        self._ctx = multiprocessing.get_context(start_method)
+        self._queue: collections.deque = collections.deque()
+        self._workers: list[_Worker] = []
+        self._done: list[Finished] = []
+        self._closed = False
+        _LIVE_PROCESS_EXECUTORS.add(self)
+
+    def submit(self, key, fn, payload) -> None:
+        if self._closed:
+            raise CodesignError("this WorkerPoolExecutor has been shut down")
+        self._check_new_key(key)
+        self._queue.append((key, fn, payload))
+        self._dispatch()
+
+    def running(self) -> list[int]:
+        busy = [w.key for w in self._workers if w.key is not None]
+        return busy + [k for k, _, _ in self._queue] + [f.key for f in self._done]
+
+    def pids(self) -> dict[int, int]:
+        """Trial key -> OS pid of the worker running it now."""
+        return {w.key: w.process.pid for w in self._workers if w.key is not None}
+
+    def _dispatch(self) -> None:
+        while self._queue:
+            idle = next((w for w in self._workers if w.key is None), None)
+            if idle is None and len(self._workers) >= self.capacity:
+                return
+            key, fn, payload = self._queue.popleft()
+            if idle is None:
+                parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+                process = self._ctx.Process(target=_worker_main, args=(child_conn, os.getpid()),
+                                            name=f"codesign-worker-{len(self._workers)}", daemon=False)
+                try:
+                    process.start()
+                except Exception as exc:
+                    parent_conn.close()
+                    self._done.append(Finished(key, None, f"could not start a worker process: {describe_exception(exc)}"))
+                    continue
+                finally:
+                    child_conn.close()
+                idle = _Worker(process, parent_conn)
+                self._workers.append(idle)
+            try:
+                idle.conn.send((fn, payload))
+            except Exception as exc:  # unpicklable payload, or the worker is gone
+                self._done.append(Finished(key, None, f"could not send the trial to its worker: {describe_exception(exc)}"))
+                continue
+            idle.key = key
+
+    def wait(self, timeout: float | None = None) -> list[Finished]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._done:
+                out, self._done = self._done, []
+                self._dispatch()
+                return out
+            busy = [w for w in self._workers if w.key is not None]
+            if not busy:
+                return []
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = set(multiprocessing.connection.wait([h for w in busy for h in (w.conn, w.process.sentinel)], timeout=remaining))
+            for worker in busy:
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._collect(worker)
+            if not self._done and deadline is not None and time.monotonic() >= deadline:
+                return []
+
+    def _collect(self, worker: _Worker) -> None:
+        message = None
+        try:
+            if worker.conn.poll():
+                message = worker.conn.recv()
+        except (EOFError, OSError):
+            message = None
+        except Exception as exc:  # result arrived but cannot be unpickled here
+            message = ("error", f"result of the trial could not be read: {describe_exception(exc)}")
+        key, worker.key = worker.key, None
+        if message is None:  # the worker died: its trial fails, a fresh worker takes the next one
+            _kill_process_tree(worker.process)
+            worker.conn.close()
+            self._workers.remove(worker)
+            self._done.append(Finished(key, None, _death_message(worker.process.exitcode)))
+            return
+        status, value = message
+        self._done.append(Finished(key, value, None) if status == "ok" else Finished(key, None, value))
+
+    def shutdown(self, cancel: bool = True) -> None:
+        self._closed = True
+        self._queue.clear()
+        if not cancel:
+            while any(w.key is not None for w in self._workers):
+                self.wait()
+        for worker in self._workers:
+            worker.conn.close()
+            if worker.process.is_alive():
+                worker.process.join(timeout=0 if cancel else 5)
+            _kill_process_tree(worker.process)
+        self._workers.clear()
         self._done.clear()
         _LIVE_PROCESS_EXECUTORS.discard(self)
 
@@ -521,14 +671,18 @@ class DaskExecutor(Executor):
 # ---------------------------------------------------------------------------------------
 
 
-def make_executor(workers: int = 1, scheduler: str | None = None) -> Executor:
-    """scheduler address -> Dask (``"local"`` -> a LocalCluster of `workers`); workers > 1 -> processes; else in-process."""
+def make_executor(workers: int = 1, scheduler: str | None = None, *, pool: bool = False) -> Executor:
+    """scheduler address -> Dask (``"local"`` -> a LocalCluster of `workers`); `pool` -> `workers`
+    long-lived worker processes (even one: the driver then proposes while it runs); workers > 1
+    -> a fresh process per trial; else in-process."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise CodesignError(f"workers must be a positive integer, got {workers!r}")
     if scheduler is not None:
         if scheduler == "local":
             return DaskExecutor(None, workers=workers)
         return DaskExecutor(scheduler)
+    if pool:
+        return WorkerPoolExecutor(workers=workers)
     if workers > 1:
         return ProcessExecutor(workers=workers)
     return InProcessExecutor()
@@ -540,6 +694,7 @@ __all__ = [
     "Finished",
     "InProcessExecutor",
     "ProcessExecutor",
+    "WorkerPoolExecutor",
     "describe_exception",
     "make_executor",
 ]

@@ -5,6 +5,13 @@ start the driver re-queues trials a killed sweep left running and puts the confi
 over the study (proposals are a function of seed and history, so a resumed sweep proposes
 what an uninterrupted one would), then runs until the study holds the budgeted number of
 finished trials. Only this process writes the study; workers return plain dicts.
+
+Trials run in worker processes (a pool of long-lived ones unless an executor or a Dask
+scheduler is given), and the driver proposes while they run: it keeps PROPOSE_AHEAD trials
+proposed and waiting (pending in the study, so later proposals treat them, like the running
+ones, as fantasies) beyond the running ones, so a freed worker starts its next trial at once.
+With one worker this is deterministic: trial k + 2 is proposed from trials 0..k finished and
+k + 1 running. With several, what a proposal sees depends on which trials finished first.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from codesign.study.results import best_values, hypervolume_curve, pareto_trials
 from codesign.study.storage import Study
 from codesign.study.trial import COMPLETE, FINISHED, INFEASIBLE, PENDING, PRUNED, STATES, Trial
 
+PROPOSE_AHEAD = 1  # trials proposed and waiting for a free worker, beyond the running ones
+
 
 @dataclass
 class SweepSummary:
@@ -32,6 +41,8 @@ class SweepSummary:
     by_state: dict
     stopped_because: str
     notes: list[str] = field(default_factory=list)
+    wall_s: float = 0.0  # this run of the driver, start to end
+    trial_s: float = 0.0  # the trials this run finished: the sum of their own run times
 
 
 class SweepRunner:
@@ -51,6 +62,7 @@ class SweepRunner:
         self.executor = executor or make_executor(
             workers=workers if workers is not None else run["workers"],
             scheduler=scheduler if scheduler is not None else (run["scheduler"] or None),
+            pool=True,
         )
         try:
             self.study = Study.open_or_create(study_path, config=config.data, seed=config.seed,
@@ -119,9 +131,10 @@ class SweepRunner:
             self.total_trials = len(sampler.grid)
         started = time.monotonic()
         deadline = started + self.timeout_s if self.timeout_s else math.inf
-        queued = self.study.trials([PENDING])
+        queued = self.study.trials([PENDING])  # proposed (here or by a stopped sweep), not started
         stopped_because = "budget reached"
         batch_size = self.config["run"]["batch_size"]
+        trial_s = 0.0
         try:
             with self.executor:
                 while True:
@@ -135,16 +148,17 @@ class SweepRunner:
                         stopped_because = "time budget reached"
                         break
                     free = self.executor.capacity - running
-                    planned = finished_count + running + len(queued)
                     while free > 0 and queued and not out_of_time:
                         self._submit(queued.pop(0))
                         free -= 1
-                    wanted = min(free, self.total_trials - planned, batch_size) if not out_of_time else 0
-                    if wanted > 0:
-                        for trial in sampler.ask(wanted):  # recorded in the study as pending
-                            self._submit(trial)
+                    planned = finished_count + self.executor.capacity - free + len(queued)
+                    wanted = min(free + PROPOSE_AHEAD - len(queued), self.total_trials - planned, batch_size)
+                    if wanted > 0 and not out_of_time:
+                        queued.extend(sampler.ask(wanted))  # recorded in the study as pending
+                        continue  # start them, or propose the next, before waiting
                     for finished in self.executor.wait(timeout=1.0):
                         self._record(sampler, finished.key, finished.result, finished.error)
+                        trial_s += ((finished.result or {}).get("timings") or {}).get("total_s") or 0.0
                     if self.display is not None:
                         self.display.update(self.status(), elapsed=time.monotonic() - started)
         except KeyboardInterrupt:
@@ -153,4 +167,5 @@ class SweepRunner:
             self.study.recover_interrupted("requeue")
         counts = self.study.counts_by_state()
         by_state = {state: counts[state] for state in (PENDING, *FINISHED)}
-        return SweepSummary(self.study.path, sum(by_state[s] for s in FINISHED), by_state, stopped_because, self.notes)
+        return SweepSummary(self.study.path, sum(by_state[s] for s in FINISHED), by_state, stopped_because, self.notes,
+                            wall_s=time.monotonic() - started, trial_s=trial_s)
