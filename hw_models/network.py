@@ -631,6 +631,20 @@ class Network:
 
         return write_netx(self, path)
 
+    # NIR graphs (hw_models.nir holds the unit conversion).
+    @classmethod
+    def from_nir(cls, graph_or_path, profile: ChipProfile | str | Path = "loihi2", dt: float | None = None) -> "Network":
+        from hw_models.nir import read_nir
+
+        return read_nir(graph_or_path, profile=profile, dt=dt)
+
+    def to_nir(self, path: str | Path | None = None, dt: float | None = None):
+        """The network as a `nir.NIRGraph`, or written to `path` (atomically) when given."""
+        from hw_models.nir import DEFAULT_DT, network_to_nir, write_nir
+
+        dt = DEFAULT_DT if dt is None else dt
+        return network_to_nir(self, dt=dt) if path is None else write_nir(self, path, dt=dt)
+
 def _is_integral(values: np.ndarray) -> bool:
     values = np.asarray(values)
     if values.dtype.kind in "iub":

@@ -27,7 +27,7 @@ HELP = "estimate energy per inference, latency and cores of a netx network or an
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("target", metavar="TARGET", help="a netx .net file, or an export directory (network.net + deployment.json)")
+    parser.add_argument("target", metavar="TARGET", help="a netx .net file, a NIR graph (.nir), or an export directory (network.net + deployment.json)")
     parser.add_argument(
         "--input", type=Path, help="input .npy: 0/1 spikes (batch, n_in, T) or (batch, C, H, W, T), or an input neuron's integer drive (netx file only)"
     )
@@ -77,7 +77,12 @@ def load_target(args) -> tuple:
         if args.input is not None:
             raise HardwareError("--input applies to a netx file; an export directory encodes its own dataset")
         return _load_export(target, args)
-    network = Network.from_netx(target)
+    if target.suffix.lower() == ".nir":  # a NIR graph, quantized to the chosen profile's formats
+        from hw_models.nir import read_nir
+
+        network = read_nir(target, profile=args.profile or "loihi2")
+    else:
+        network = Network.from_netx(target)
     if args.input is not None:
         spikes = _load_spikes(args.input, network)
         if args.samples is not None:

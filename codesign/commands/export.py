@@ -6,6 +6,7 @@ min-energy, knee (the default: the front point nearest the ideal point once ever
 is scaled to [0, 1] over the front), or a constraint expression such as
 "energy_per_inference_uj <= 2 and accuracy >= 0.9" (METRIC OP NUMBER joined by `and`;
 the knee of the front of the trials that satisfy it). Ties go to the lower trial number.
+`--format nir` adds network.nir (NIR graph; units in hw_models/nir.py).
 The folder is written whole or not at all; an existing one is replaced only with --overwrite.
 """
 
@@ -26,6 +27,8 @@ def add_arguments(parser) -> None:
     which.add_argument("--pick", default=None, metavar="RULE",
                        help="max-accuracy | min-energy | knee (default) | 'METRIC OP NUMBER [and ...]'")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--format", choices=("netx", "nir"), default="netx",
+                        help="netx (default) | nir: also write network.nir, the network as a NIR graph")
     parser.add_argument("--json", action="store_true", help="print the export summary as JSON")
 
 
@@ -34,7 +37,7 @@ def run(args) -> int:
     from codesign.errors import OutputExistsError
 
     try:
-        result = export_trial(args.study, args.out, trial=args.trial, pick=args.pick, overwrite=args.overwrite)
+        result = export_trial(args.study, args.out, trial=args.trial, pick=args.pick, overwrite=args.overwrite, format=args.format)
     except OutputExistsError as error:
         raise OutputExistsError(f"{error}; pass --overwrite to replace it") from None
     trial = result.trial
@@ -46,6 +49,7 @@ def run(args) -> int:
         "values": trial.values,
         "test_accuracy": (trial.metrics or {}).get("test_accuracy"),
         "lava": result.deployment["lava"],
+        "nir": result.deployment.get("nir"),
     }
     if args.json:
         print(json.dumps(summary, indent=2))

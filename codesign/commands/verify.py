@@ -32,7 +32,7 @@ DEFAULT_SAMPLES, DEFAULT_TIMESTEPS, DEFAULT_RATE, DEFAULT_DRIVE_MAX = 4, 50, 0.2
 
 def add_arguments(parser) -> None:
     # Numbers are parsed in run(), not by argparse, so that with --json a bad value is a JSON error too.
-    parser.add_argument("net", help="netx HDF5 network (.net), e.g. exported by lava-dl")
+    parser.add_argument("net", help="netx HDF5 network (.net), e.g. exported by lava-dl, or a NIR graph (.nir)")
     parser.add_argument("--input", metavar="FILE.npy", help="real input instead of random: a .npy array (see above)")
     parser.add_argument("--samples", metavar="N", help=f"random input samples (default {DEFAULT_SAMPLES}); with --input: the first N")
     parser.add_argument("--timesteps", metavar="T", help=f"random input timesteps per sample (default {DEFAULT_TIMESTEPS})")
@@ -69,7 +69,12 @@ def _verify(args) -> dict:
     if not path.is_file():
         raise HardwareError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
     seed = _number("--seed", args.seed, int, 0, low=0)
-    network = Network.from_netx(path).validate(args.profile)
+    if path.suffix.lower() == ".nir":  # a NIR graph, quantized to the profile; Lava runs a netx written from it
+        from hw_models.nir import read_nir
+
+        network, netx_path = read_nir(path, profile=args.profile).validate(args.profile), None
+    else:
+        network, netx_path = Network.from_netx(path).validate(args.profile), path
     if args.input is not None:
         for flag in ("timesteps", "rate", "drive_max"):
             if getattr(args, flag) is not None:
@@ -107,7 +112,7 @@ def _verify(args) -> dict:
         "simulated_steps": int(timesteps + flush),
         "seed": seed,
         "input_spikes" if not network.takes_drive else "input_drive": int(inputs.sum()),
-    } | compare_backends(network, inputs, args.profile, netx_path=path)
+    } | compare_backends(network, inputs, args.profile, netx_path=netx_path)
     silent = report["silent_layers"]
     if not report["match"]:
         report["verdict"] = "mismatch"

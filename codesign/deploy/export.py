@@ -42,14 +42,21 @@ class ExportResult:
     deployment: dict
 
 
+NIR_FILE = "network.nir"
+EXPORT_FORMATS = ("netx", "nir")
+
+
 def export_trial(study_path, out, *, trial: int | None = None, pick: str | None = None,
-                 overwrite: bool = False) -> ExportResult:
-    """Write network.net, deployment.json, metrics.json and README.md for the chosen trial into `out`."""
+                 overwrite: bool = False, format: str = "netx") -> ExportResult:
+    """Write network.net, deployment.json, metrics.json and README.md for the chosen trial into `out`;
+    `format="nir"` also writes network.nir (the same network as a NIR graph, `hw_models.nir`)."""
     from codesign.config import parse_config
     from codesign.study.storage import Study
 
     if trial is not None and pick is not None:
         raise CodesignError("give a trial number or a pick rule, not both")
+    if format not in EXPORT_FORMATS:
+        raise CodesignError(f"export format {format!r} is not one of {', '.join(EXPORT_FORMATS)}")
     out = check_output(out, "output folder", folder=True)
     if out.exists() and not overwrite:
         raise OutputExistsError(f"output folder {out} already exists")
@@ -66,7 +73,7 @@ def export_trial(study_path, out, *, trial: int | None = None, pick: str | None 
         if not artifact.is_file():
             raise CodesignError(f"trial {chosen.number}: its network file {artifact} is missing")
         context = {"study_path": str(Path(study.path).resolve()), "study_name": study.name, "config": study.config,
-                   "study_seed": study.seed, "folder": out.name}
+                   "study_seed": study.seed, "folder": out.name, "format": format}
     with staged_folder(out) as staging:
         deployment = _build(staging, chosen, artifact, selection, context)
     return ExportResult(out, chosen, selection, deployment)
@@ -86,6 +93,15 @@ def _build(staging: Path, trial, artifact: Path, selection: Selection, context: 
     except HardwareError as error:
         raise CodesignError(f"trial {trial.number}: its network file {artifact} cannot be exported: {error}") from None
     deployment = deployment_record(trial, network, selection, config, context)
+    if context.get("format") == "nir":
+        from hw_models.nir import DEFAULT_DT, write_nir
+
+        try:
+            write_nir(network, staging / NIR_FILE)
+        except HardwareError as error:
+            raise CodesignError(f"trial {trial.number}: its network cannot be exported as NIR: {error}") from None
+        deployment["nir"] = {"file": NIR_FILE, "dt_s": DEFAULT_DT,
+                             "note": "NIR synapses are instantaneous: layer l spikes l + 1 steps earlier than on the chip (hw_models/nir.py)"}
     # how many test samples there are is known only once the deployment can load its dataset
     _write_json(staging / DEPLOYMENT_FILE, deployment)
     available = len(load_deployment(staging).dataset().test.y)
