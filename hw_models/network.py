@@ -17,6 +17,10 @@ its neurons"; neurons are stored in lava-dl's C, H, W order, flattened):
   which Python reads as 1 << 17). A dense layer after a 2-D layer flattens it (C, H, W order,
   as netx's `transpose([2, 1, 0]).flatten()`).
 
+Any of them may hold sigma-delta neurons instead of CUBA ones (`sigma_delta=SigmaDelta(...)`,
+netx neuron type `SDNN`): graded spikes, see `SigmaDelta`. A network is either all CUBA or
+all sigma-delta.
+
 Fields hold exactly what Lava's bit-accurate process models are given:
 
 - dense `weights` (out, in): the integers Lava's `Dense(weights=...)` receives, in [-256, 255];
@@ -66,9 +70,98 @@ def sign_mode_of(weights: np.ndarray) -> SignMode:
 
 NEVER_SPIKES_VTH = 1 << 17  # vth << 6 = 2**23 exceeds the largest 24-bit voltage: such a layer never spikes
 VTH_MAX_STORED = (1 << 18) - 1  # the largest threshold lava-dl writes (Affine(dynamics=True))
+SD_INPUT_MAX = (1 << 23) - 1  # a Delta input neuron's a_in: a 24-bit value (Lava's PyDeltaModelFixed a_in precision)
+SD_MESSAGE_BITS_MAX = 24  # Lava 0.10's sigma-delta s_out ports are 24-bit (precision=24)
+SD_EXP_MAX = 7  # spike_exp and state_exp are 3-bit fields in Lava's sigma-delta models
+SD_ROLES = ("delta", "sigma_delta", "sigma")
+SD_ACTIVATIONS = ("relu", "unit")
 READOUT_NEURON = {"du": 0, "dv": 4096, "vth": 1 << 18 - 1}  # netx's default for a dense layer without neurons (sic: 1 << 17)
 CONV_SUM_BITS = 24  # Lava's PyConvModelFixed wraps each summed input to a signed 24-bit value
 NEURON_FIELDS = ("du", "dv", "vth", "bias_exp", "refractory")
+
+
+@dataclass(frozen=True)
+class SigmaDelta:
+    """A sigma-delta neuron group (Loihi 2's graded-spike SDNN neurons), as netx builds it from neuron type `SDNN`.
+
+    `role`: "delta" (the input layer: Lava's `Delta`, encodes its integer input frame),
+    "sigma_delta" (hidden: `SigmaDelta`, sigma decoding, activation, delta encoding) or "sigma"
+    (`Sigma`, the decoding output a netx layer with `sigma_output` gets). The layer's `vth` is the
+    threshold mantissa (netx `vThMant`); Lava compares |delta| against vth << (spike_exp + state_exp),
+    scales the bias the same way, shifts a Delta's input left by spike_exp + state_exp and the
+    message right by state_exp. netx fixes spike_exp = state_exp = 6 and always uses ReLU
+    (`activation` "unit" is Lava's `ActivationMode.UNIT`, which netx cannot express).
+    `message_bits` (netx `messageBits`, 16 when absent) is the payload width of the layer's graded
+    spikes; 0 makes them binary (the next synapse sees 1 for any non-zero message, as Lava's Dense
+    and Conv do). `cum_error` is Lava's cumulative-error spike mechanism (netx never sets it).
+    """
+
+    role: str = "sigma_delta"
+    activation: str = "relu"
+    spike_exp: int = 6
+    state_exp: int = 6
+    message_bits: int = 16
+    cum_error: bool = False
+
+    def __post_init__(self) -> None:
+        if self.role not in SD_ROLES:
+            raise HardwareError(f"sigma-delta role must be one of {', '.join(SD_ROLES)}, got {self.role!r}")
+        if self.activation not in SD_ACTIVATIONS:
+            raise HardwareError(f"sigma-delta activation must be one of {', '.join(SD_ACTIVATIONS)}, got {self.activation!r}")
+        for name in ("spike_exp", "state_exp", "message_bits"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise HardwareError(f"sigma-delta {name} must be an integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if not isinstance(self.cum_error, (bool, np.bool_)):
+            raise HardwareError(f"sigma-delta cum_error must be True or False, got {self.cum_error!r}")
+        object.__setattr__(self, "cum_error", bool(self.cum_error))
+
+    @property
+    def scale_exp(self) -> int:
+        """Lava scales vth and bias (and a Delta's input) by 2**(spike_exp + state_exp)."""
+        return self.spike_exp + self.state_exp
+
+    def problems(self, layer, where: str) -> list[str]:
+        """Everything about these neurons Lava's fixed-point sigma-delta models cannot hold."""
+        problems = []
+        for name in ("spike_exp", "state_exp"):
+            if not 0 <= getattr(self, name) <= SD_EXP_MAX:
+                problems.append(f"{where}: sigma-delta {name}={getattr(self, name)} is outside [0, {SD_EXP_MAX}] (a 3-bit field)")
+        if not 0 <= self.message_bits <= SD_MESSAGE_BITS_MAX:
+            problems.append(f"{where}: sigma-delta message_bits={self.message_bits} is outside [0, {SD_MESSAGE_BITS_MAX}]")
+        if self.role != "sigma" and not 0 <= (layer.vth << max(self.scale_exp, 0)) < (1 << 23):
+            problems.append(
+                f"{where}: vth={layer.vth} scaled by 2**{self.scale_exp} is outside the 24-bit threshold register [0, 2**23)"
+            )
+        return problems
+
+    def describe(self) -> dict:
+        return {"role": self.role, "activation": self.activation, "spike_exp": self.spike_exp, "state_exp": self.state_exp,
+                "message_bits": self.message_bits, "cum_error": self.cum_error}
+
+
+def _check_sigma_delta(layer, *, input_layer: bool) -> None:
+    """A sigma-delta layer's own rules: the right role for its place, and no CUBA-only fields."""
+    model = layer.sigma_delta
+    if model is None:
+        return
+    if not isinstance(model, SigmaDelta):
+        raise HardwareError(f"{_where(layer)}: sigma_delta must be a SigmaDelta, got {type(model).__name__}")
+    if input_layer != (model.role == "delta"):
+        wanted = "an input layer's sigma-delta neurons are 'delta'" if input_layer else "only an input layer has 'delta' neurons"
+        raise HardwareError(f"{_where(layer)}: sigma-delta role {model.role!r}: {wanted}")
+    for name in ("du", "dv", "refractory"):
+        if getattr(layer, name):
+            raise HardwareError(f"{_where(layer)}: {name}={getattr(layer, name)}, but a sigma-delta neuron has no {name} (give 0)")
+    if getattr(layer, "delays", None) is not None or getattr(layer, "recurrent_weights", None) is not None:
+        raise HardwareError(f"{_where(layer)}: sigma-delta layers with delays or recurrent synapses are not supported")
+    if getattr(layer, "neuron", True) is False:
+        raise HardwareError(f"{_where(layer)}: a readout without neurons cannot be sigma-delta (use role 'sigma')")
+
+
+def _sd_describe(layer) -> dict:
+    return {} if layer.sigma_delta is None else {"neuron_model": "sigma_delta", **layer.sigma_delta.describe()}
 
 
 def effective_weights(weights: np.ndarray, num_weight_bits: int) -> np.ndarray:
@@ -192,6 +285,7 @@ class InputLayer:
     bias_exp: int = 6
     refractory: int = 0
     name: str = "input"
+    sigma_delta: SigmaDelta | None = None
 
     kind = "input"
     spiking = True
@@ -202,6 +296,7 @@ class InputLayer:
             raise HardwareError(f"{_where(self)}: shape must be (n,) or (C, H, W) with positive sizes, got {self.shape!r}")
         object.__setattr__(self, "shape", shape)
         _scalars(self, NEURON_FIELDS + ("weight", "bias"))
+        _check_sigma_delta(self, input_layer=True)
 
     @property
     def in_shape(self) -> tuple:
@@ -236,14 +331,17 @@ class InputLayer:
         return 0
 
     def equals(self, other) -> bool:
-        return _same(self, other, ("shape", "weight", "bias") + NEURON_FIELDS)
+        return _same(self, other, ("shape", "weight", "bias", "sigma_delta") + NEURON_FIELDS)
 
     def check(self, profile: ChipProfile, index: int) -> list[str]:
+        if self.sigma_delta is not None:
+            return self.sigma_delta.problems(self, _where(self, index))
         return _neuron_problems(self, profile, _where(self, index), bias=np.zeros(0))
 
     def describe(self) -> dict:
         return {"kind": self.kind, "name": self.name, "shape": list(self.shape), "n_out": self.n_out,
-                **{name: getattr(self, name) for name in NEURON_FIELDS}, "spiking": self.vth < NEVER_SPIKES_VTH}
+                **{name: getattr(self, name) for name in NEURON_FIELDS},
+                "spiking": self.sigma_delta is not None or self.vth < NEVER_SPIKES_VTH, **_sd_describe(self)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,6 +361,7 @@ class ConvLayer:
     bias_exp: int = 6
     refractory: int = 0
     name: str = ""
+    sigma_delta: SigmaDelta | None = None
 
     kind = "conv"
     delays = None
@@ -284,6 +383,7 @@ class ConvLayer:
         if problems:
             raise HardwareError(f"{_where(self)}: " + "; ".join(problems))
         _per_neuron_bias(self, self.n_out, channels=self.out_shape[0])
+        _check_sigma_delta(self, input_layer=False)
 
     def _geometry_problems(self) -> list[str]:
         out_channels, group_in, k_h, k_w = self.weights.shape
@@ -326,7 +426,7 @@ class ConvLayer:
 
     @property
     def spiking(self) -> bool:
-        return self.vth < NEVER_SPIKES_VTH
+        return self.sigma_delta is not None or self.vth < NEVER_SPIKES_VTH
 
     @property
     def neuron_bias(self) -> np.ndarray:
@@ -366,10 +466,12 @@ class ConvLayer:
         return int(np.prod(self.weights.shape[1:]))
 
     def equals(self, other) -> bool:
-        return _same(self, other, ("weights", "in_shape", "stride", "padding", "dilation", "groups", "bias") + NEURON_FIELDS)
+        return _same(self, other, ("weights", "in_shape", "stride", "padding", "dilation", "groups", "bias", "sigma_delta") + NEURON_FIELDS)
 
     def check(self, profile: ChipProfile, index: int) -> list[str]:
         where = _where(self, index)
+        if self.sigma_delta is not None:
+            return _weight_problems(self.weights, where) + self.sigma_delta.problems(self, where)
         return _weight_problems(self.weights, where) + _neuron_problems(self, profile, where, self.bias)
 
     def describe(self) -> dict:
@@ -377,7 +479,7 @@ class ConvLayer:
             "kind": self.kind, "name": self.name, "in_shape": list(self.in_shape), "out_shape": list(self.out_shape),
             "n_in": self.n_in, "n_out": self.n_out, "kernel": list(self.weights.shape[2:]), "stride": list(self.stride),
             "padding": list(self.padding), "dilation": list(self.dilation), "groups": self.groups,
-            **{name: getattr(self, name) for name in NEURON_FIELDS}, "spiking": self.spiking,
+            **{name: getattr(self, name) for name in NEURON_FIELDS}, "spiking": self.spiking, **_sd_describe(self),
         }
 
 
@@ -403,6 +505,7 @@ class DenseLayer:
     name: str = ""
     recurrent_weights: np.ndarray | None = None
     neuron: bool = True
+    sigma_delta: SigmaDelta | None = None
 
     kind = "dense"
 
@@ -424,6 +527,7 @@ class DenseLayer:
                 object.__setattr__(self, name, value)
         _scalars(self, NEURON_FIELDS + ("weight_exponent", "num_weight_bits"))
         _per_neuron_bias(self, weights.shape[0])
+        _check_sigma_delta(self, input_layer=False)
 
     @property
     def n_in(self) -> int:
@@ -443,7 +547,7 @@ class DenseLayer:
 
     @property
     def spiking(self) -> bool:
-        return self.vth < NEVER_SPIKES_VTH
+        return self.sigma_delta is not None or self.vth < NEVER_SPIKES_VTH
 
     @property
     def neuron_bias(self) -> np.ndarray:
@@ -482,7 +586,7 @@ class DenseLayer:
         return self.n_in + (self.n_out if self.recurrent_weights is not None else 0)
 
     def equals(self, other) -> bool:
-        names = ("weights", "bias", "delays", "recurrent_weights", "neuron", "weight_exponent", "num_weight_bits") + NEURON_FIELDS
+        names = ("weights", "bias", "delays", "recurrent_weights", "neuron", "weight_exponent", "num_weight_bits", "sigma_delta") + NEURON_FIELDS
         return _same(self, other, names)
 
     def check(self, profile: ChipProfile, index: int) -> list[str]:
@@ -500,7 +604,7 @@ class DenseLayer:
         problems += _weight_problems(self.weights, where)
         if self.recurrent_weights is not None:
             problems += _weight_problems(self.recurrent_weights, where, "recurrent weights")
-        problems += _neuron_problems(self, profile, where, self.bias)
+        problems += self.sigma_delta.problems(self, where) if self.sigma_delta is not None else _neuron_problems(self, profile, where, self.bias)
         if self.delays is not None and self.delays.size:
             low, high = int(self.delays.min()), int(self.delays.max())
             if low < 0 or high > limit("delay_max"):
@@ -515,7 +619,7 @@ class DenseLayer:
             "name": self.name, "n_in": self.n_in, "n_out": self.n_out,
             **{name: getattr(self, name) for name in NEURON_FIELDS},
             "weight_exponent": self.weight_exponent, "num_weight_bits": self.num_weight_bits,
-            "sign_mode": self.sign_mode.name.lower(), "max_delay": self.max_delay, "spiking": self.spiking,
+            "sign_mode": self.sign_mode.name.lower(), "max_delay": self.max_delay, "spiking": self.spiking, **_sd_describe(self),
         }
 
 
@@ -544,6 +648,9 @@ class Network:
                 raise HardwareError(f"layer {index}: {type(layer).__name__} is not a layer kind (InputLayer, ConvLayer, DenseLayer)")
             if isinstance(layer, InputLayer) and index:
                 problems.append(f"layer {index}: an input layer can only be the first layer")
+        if len({layer.sigma_delta is None for layer in layers}) > 1:
+            cuba = [index for index, layer in enumerate(layers) if layer.sigma_delta is None]
+            problems.append(f"layers {cuba} are CUBA and the others sigma-delta: a network is all CUBA or all sigma-delta")
         for index, (before, after) in enumerate(zip(layers, layers[1:]), start=1):
             if isinstance(after, ConvLayer) and tuple(before.out_shape) != after.in_shape:
                 problems.append(f"layer {index}: takes a {after.in_shape} map but layer {index - 1} gives {tuple(before.out_shape)}")
@@ -581,7 +688,24 @@ class Network:
     @property
     def is_dense(self) -> bool:
         """Only plain dense CUBA layers with neurons: what every backend and the processes engine run."""
-        return all(isinstance(layer, DenseLayer) and layer.neuron and layer.recurrent_weights is None for layer in self.layers)
+        return all(
+            isinstance(layer, DenseLayer) and layer.neuron and layer.recurrent_weights is None and layer.sigma_delta is None
+            for layer in self.layers
+        )
+
+    @property
+    def graded(self) -> bool:
+        """Sigma-delta neurons: layers send graded (integer) messages instead of binary spikes."""
+        return self.layers[0].sigma_delta is not None
+
+    def message_bits(self) -> list[int]:
+        """Per layer: the payload bits of the messages arriving at its synapses (0: binary spikes; the input of a
+        network without an input layer is binary; an input layer's drive has no synapses: 0)."""
+        bits, source = [], 0
+        for layer in self.layers:
+            bits.append(0 if isinstance(layer, InputLayer) else source)
+            source = layer.sigma_delta.message_bits if layer.sigma_delta is not None else 0
+        return bits
 
     def flattens_before(self, index: int) -> bool:
         """Whether layer `index` is a dense layer that flattens a 2-D map (netx writes a `flatten` layer before it)."""

@@ -1,12 +1,20 @@
 """lava-dl netx HDF5 files <-> `hw_models.Network`.
 
 Reading mirrors what `lava.lib.dl.netx.hdf5.Network` builds from a file (`create_input`,
-`create_conv`, `create_dense` and the `flatten` rule of `_create`), rule for rule, so
+`create_conv`, `create_dense`, `get_neuron_params` and the `flatten` rule of `_create`), rule for rule, so
 that our backends run exactly the network Lava runs: weights are read as integers
 (`astype(int)`, as netx's NetDict does) and re-encoded by netx's `optimize_weight_bits`
 (mantissa, weight bits, exponent), Lava's current decay is `iDecay - 1` (we keep `iDecay`,
 see `network.py`), the bias exponent is netx's fixed 6, and 1-D delays are broadcast and
 clamped to 62 as netx does. `tests/test_netx.py` checks these rules against Lava itself.
+
+Neuron type `SDNN` (lava-dl's sigma-delta blocks) is read as netx builds it: a `Delta` for the
+input layer, a `Sigma` where the neuron has `sigma_output`, else a `SigmaDelta`; `vThMant` is the
+threshold, spike_exp = state_exp = 6, ReLU (netx ignores the file's `activation`; one that is not
+ReLU is noted) and 16 message bits: netx 0.6 cannot load a file with a `messageBits` key (its
+NetDict hands back a group for it, and the block's `output_message_bits > 0` raises a TypeError),
+so the key is refused when read and never written. Lava's simulation is the same for any
+message width above 0 (it never clips a payload), so a layer's `message_bits` reads back as 16.
 
 Writing produces the layout lava-dl's `block.export_hdf5` writes, atomically (temp + rename).
 """
@@ -22,11 +30,13 @@ import h5py
 import numpy as np
 
 from hw_models.errors import HardwareError, NetxFormatError
-from hw_models.network import ConvLayer, DenseLayer, InputLayer, Network, SignMode, sign_mode_of
+from hw_models.network import ConvLayer, DenseLayer, InputLayer, Network, SigmaDelta, SignMode, sign_mode_of
 
 NETX_BIAS_EXP = 6  # netx gives every CUBA neuron bias_exp = 6
 NETX_MAX_DELAY = 62
-SUPPORTED_NEURONS = ("CUBA", "LOIHI")
+SUPPORTED_NEURONS = ("CUBA", "LOIHI", "SDNN")
+NETX_SD_EXP = 6  # netx gives sigma-delta neurons spike_exp = state_exp = 6
+NETX_SD_MESSAGE_BITS = 16  # netx's messageBits for SDNN neurons when the file has none
 SUPPORTED_LAYERS = ("input", "conv", "pool", "flatten", "dense", "dense_rec")
 
 
@@ -132,6 +142,8 @@ class _Reader:
                 if self.layers:
                     raise HardwareError(f"{where}: an input layer with a neuron must come first")
                 self.layers.append(self._input(config, where))
+            elif "neuron" in config and _string(config["neuron"]["type"]) == "SDNN":
+                raise HardwareError(f"{where}: a sigma-delta input layer must come first")
         elif layer_type in ("conv", "pool"):
             self.layers.append(self._conv(config, where, pool=layer_type == "pool"))
         elif layer_type == "flatten":
@@ -141,16 +153,18 @@ class _Reader:
         else:
             raise HardwareError(f"{where}: layer type {layer_type!r} is not supported (supported: {', '.join(SUPPORTED_LAYERS)})")
 
-    def _neuron(self, config: h5py.Group, where: str) -> dict:
+    def _neuron(self, config: h5py.Group, where: str, input_layer: bool = False) -> dict:
         neuron = config["neuron"]
         neuron_type = _string(neuron["type"])
         problems = []
         if neuron_type not in SUPPORTED_NEURONS:
-            problems.append(f"neuron type {neuron_type!r} is not supported (supported: CUBA, LOIHI)")
-        if "gradedSpike" in neuron and bool(neuron["gradedSpike"][()]):
-            problems.append("graded spikes are not supported (binary spikes only)")
+            problems.append(f"neuron type {neuron_type!r} is not supported (supported: {', '.join(SUPPORTED_NEURONS)})")
+        if neuron_type != "SDNN" and "gradedSpike" in neuron and bool(neuron["gradedSpike"][()]):
+            problems.append("graded spikes are not supported for CUBA neurons (binary spikes only; SDNN neurons send graded ones)")
         if problems:
             raise HardwareError(f"{where}: " + "; ".join(problems))
+        if neuron_type == "SDNN":
+            return self._sigma_delta(neuron, where, input_layer)
         return {
             "du": _scalar(neuron["iDecay"], where, "neuron/iDecay"),
             "dv": _scalar(neuron["vDecay"], where, "neuron/vDecay"),
@@ -158,11 +172,26 @@ class _Reader:
             "bias_exp": NETX_BIAS_EXP,
         }
 
+    def _sigma_delta(self, neuron: h5py.Group, where: str, input_layer: bool) -> dict:
+        """netx's `get_neuron_params` for SDNN: Delta (input), Sigma (`sigma_output`) or SigmaDelta."""
+        role = "delta" if input_layer else ("sigma" if "sigma_output" in neuron else "sigma_delta")
+        if "messageBits" in neuron:
+            raise HardwareError(
+                f"{where}: neuron/messageBits: lava-dl 0.6 netx cannot load a file with this key (NetDict returns a group "
+                "for it and the block's output_message_bits comparison raises); netx's SDNN default is 16 bits"
+            )
+        bits = NETX_SD_MESSAGE_BITS
+        if "activation" in neuron and _string(neuron["activation"]).lower() != "relu" and role != "sigma":
+            self.notes.append(f"{where}: activation {_string(neuron['activation'])!r} in the file; netx builds ReLU sigma-delta neurons")
+        vth = _scalar(neuron["vThMant"], where, "neuron/vThMant") if "vThMant" in neuron else 0
+        model = SigmaDelta(role=role, spike_exp=NETX_SD_EXP, state_exp=NETX_SD_EXP, message_bits=bits)
+        return {"du": 0, "dv": 0, "vth": vth, "bias_exp": NETX_BIAS_EXP, "sigma_delta": model}
+
     def _input(self, config: h5py.Group, where: str) -> InputLayer:
         shape = self.input_shape or (int(np.prod(config["shape"][()])),)
         weight = _scalar(config["weight"], where, "weight") if "weight" in config else 64
         bias = _scalar(config["bias"], where, "bias") if "bias" in config else 0
-        return InputLayer(shape=shape, weight=weight, bias=bias, name="input", **self._neuron(config, where))
+        return InputLayer(shape=shape, weight=weight, bias=bias, name="input", **self._neuron(config, where, input_layer=True))
 
     def _conv(self, config: h5py.Group, where: str, pool: bool) -> ConvLayer:
         source = self._source_shape()
@@ -178,6 +207,8 @@ class _Reader:
             self.notes.append(f"{where}: lava-dl 'pool' layer, which netx cannot load, read as the equivalent depthwise strided convolution")
         if "delay" in config:
             self.notes.append(f"{where}: conv delays are ignored, as netx ignores them")
+        neuron_fields = self._neuron(config, where)
+        _refuse_sigma_bias(neuron_fields, config, where)
         layer = ConvLayer(
             weights=weight,
             in_shape=source,
@@ -187,7 +218,7 @@ class _Reader:
             groups=groups,
             bias=_bias(config, where),
             name=f"{'pool' if pool else 'conv'}{len(self.layers)}",
-            **self._neuron(config, where),
+            **neuron_fields,
         )
         if "shape" in config:
             declared = tuple(int(size) for size in np.asarray(config["shape"][()]).reshape(-1))
@@ -222,6 +253,8 @@ class _Reader:
                 raise HardwareError(f"{where}: dense_rec with delays is not supported (netx builds it without the weight exponent)")
             delays = _broadcast_delays(_finite(config["delay"][()], where, "delay"), weight.shape, where)
         neuron = "neuron" in config
+        neuron_fields = self._neuron(config, where) if neuron else {"du": 0, "dv": 0, "vth": 0, "bias_exp": NETX_BIAS_EXP}
+        _refuse_sigma_bias(neuron_fields, config, where)
         return DenseLayer(
             weights=mantissas[:, : weight.shape[1]],
             recurrent_weights=None if looped is None else mantissas[:, weight.shape[1] :],
@@ -231,8 +264,14 @@ class _Reader:
             bias=_bias(config, where),
             neuron=neuron,
             name=f"{'dense' if neuron else 'readout'}{len(self.layers)}",
-            **(self._neuron(config, where) if neuron else {"du": 0, "dv": 0, "vth": 0, "bias_exp": NETX_BIAS_EXP}),
+            **neuron_fields,
         )
+
+
+def _refuse_sigma_bias(neuron_fields: dict, config: h5py.Group, where: str) -> None:
+    model = neuron_fields.get("sigma_delta")
+    if model is not None and model.role == "sigma" and "bias" in config:
+        raise HardwareError(f"{where}: a sigma_output layer with a bias: netx's Sigma process takes no bias")
 
 
 def _declared_shape(config: h5py.Group) -> tuple | None:
@@ -349,7 +388,9 @@ def write_netx(network: Network, path: str | Path) -> Path:
     for index, layer in enumerate(network.layers):
         if layer.refractory:
             problems.append(f"layer {index}: refractory={layer.refractory}, but netx/Lava fixed-point LIF has no refractory period")
-        if layer.bias_exp != NETX_BIAS_EXP and (isinstance(layer, InputLayer) or np.any(layer.bias)):
+        if layer.sigma_delta is not None:
+            problems += _sigma_delta_write_problems(layer, index)
+        elif layer.bias_exp != NETX_BIAS_EXP and (isinstance(layer, InputLayer) or np.any(layer.bias)):
             problems.append(f"layer {index}: bias_exp={layer.bias_exp}, but netx fixes the bias exponent at {NETX_BIAS_EXP}")
     datasets = {}
     for index, layer in enumerate(network.layers):
@@ -409,8 +450,32 @@ def _write_type(group: h5py.Group, name: str) -> None:
     group.create_dataset("type", (1,), "S10", [name.encode("ascii")])
 
 
+def _sigma_delta_write_problems(layer, index: int) -> list[str]:
+    """What a netx file cannot say about a sigma-delta layer (netx fixes it, or has no key for it)."""
+    model, where = layer.sigma_delta, f"layer {index}" + (f" ({layer.name})" if layer.name else "")
+    problems = []
+    if model.spike_exp != NETX_SD_EXP or model.state_exp != NETX_SD_EXP:
+        problems.append(f"{where}: sigma-delta spike_exp={model.spike_exp}, state_exp={model.state_exp}, but netx fixes both at {NETX_SD_EXP}")
+    if model.activation != "relu":
+        problems.append(f"{where}: sigma-delta activation {model.activation!r}, but netx builds only ReLU sigma-delta neurons")
+    if model.cum_error:
+        problems.append(f"{where}: sigma-delta cum_error=True, which a netx file cannot express (netx never sets it)")
+    if model.message_bits == 0:
+        problems.append(f"{where}: sigma-delta message_bits=0 (binary messages), which netx cannot load (it always sends 16-bit ones)")
+    if model.role == "sigma" and np.any(layer.neuron_bias):
+        problems.append(f"{where}: a sigma output with a bias, which netx's Sigma process cannot take")
+    return problems
+
+
 def _write_neuron(group: h5py.Group, layer) -> None:
     neuron = group.create_group("neuron")
+    if layer.sigma_delta is not None:  # as lava-dl's sigma_delta blocks write it
+        neuron.create_dataset("type", data="SDNN")
+        neuron.create_dataset("activation", data="relu")
+        neuron.create_dataset("vThMant", data=layer.vth)
+        if layer.sigma_delta.role == "sigma":
+            neuron.create_dataset("sigma_output", data=True)
+        return
     neuron.create_dataset("type", data="CUBA")
     neuron.create_dataset("iDecay", data=layer.du)
     neuron.create_dataset("vDecay", data=layer.dv)

@@ -151,7 +151,7 @@ def _write_layer(path, layer_type=b"dense", neuron_type="CUBA", graded=False):
     "kwargs, message",
     [
         ({"layer_type": b"average"}, "layer type 'average' is not supported"),
-        ({"neuron_type": "SDNN"}, "neuron type 'SDNN' is not supported"),
+        ({"neuron_type": "RF"}, "neuron type 'RF' is not supported"),
         ({"graded": True}, "graded spikes are not supported"),
     ],
 )

@@ -31,6 +31,11 @@ Spike tensors are (x, y, c) per step in Lava and C, H, W flattened here; the con
 `_to_lava` / `_by_neuron`. Refractory periods are refused: Lava's fixed-point LIF has none,
 An input layer with a neuron is driven as lava-dl deploys one: a `StateDataloader` writes
 frame t to its neurons' `bias_mant` after step t (such networks run sample by sample).
+
+Sigma-delta networks (graded spikes) run through netx too, each sample alone (netx cannot reset
+sigma-delta neurons): a Delta input layer gets frame t on its neurons' `a_in` at step t (a
+source connected to the Delta process inside the netx block); every layer's messages are
+recorded (sinks, int32) and its sigma, act and residue (Monitors) give the activity counts.
 """
 
 from __future__ import annotations
@@ -100,6 +105,8 @@ def run_lava(
     order (what a published deployment does); without it `plan_batch` chooses both.
     """
     spikes = check_spikes(network, spikes)
+    if network.graded:
+        return _run_graded(network, spikes, netx_path)
     if not network.is_dense and netx_path is None:
         with tempfile.TemporaryDirectory(prefix="codesign-lava-") as folder:
             path = network.to_netx(Path(folder) / "network.net")
@@ -459,3 +466,87 @@ def _recording(data: np.ndarray, fired: list, states: list) -> dict:
         arriving[:, 1:] = buffer.T[:, :-1].astype(np.int64)
         record["a_in"].append(arriving)
     return record
+
+
+SD_STATES = {"delta": ("act", "residue"), "sigma_delta": ("sigma", "act", "residue"), "sigma": ("sigma",)}
+
+
+def _run_graded(network: Network, inputs: np.ndarray, netx_path) -> LavaRun:
+    """A sigma-delta network in Lava via netx, sample by sample: every layer's messages and the counts."""
+    if netx_path is None:
+        with tempfile.TemporaryDirectory(prefix="codesign-lava-") as folder:
+            return _run_graded(network, inputs, network.to_netx(Path(folder) / "network.net"))
+    batch, _, steps = inputs.shape
+    layer_values = [np.zeros((batch, layer.n_out, steps), dtype=np.int32) for layer in network.layers]
+    counts = zero_counts(batch, len(network.layers))
+    for b in range(batch):
+        record = _record_graded(network, netx_path, inputs[b].astype(np.int32))
+        source = inputs[b]
+        for index, layer in enumerate(network.layers):
+            values = record["messages"][index]
+            layer_values[index][b] = values
+            active = _graded_active(layer, record["states"][index], source if index == 0 else None)
+            observed = layer_counts(layer, (source != 0).sum(axis=1, dtype=np.int64), int(active.sum()), int((values != 0).sum()), steps)
+            for name, value in observed.items():
+                counts[name][b, index] = value
+            source = values
+    result = SimulationResult(layer_values[-1], layer_values, ActivityCounts(**counts, timesteps=steps), "lava")
+    return LavaRun(result, ENGINE_NETX, steps, list(range(batch)))
+
+
+def _graded_active(layer, states: dict, frame) -> np.ndarray:
+    """(n, steps) neuron-steps that computed something, as the numba core defines them: input arrived
+    (sigma changed; for a Delta, a non-zero frame), the residue before was non-zero, or act changed."""
+    def before(values):
+        shifted = np.zeros_like(values)
+        shifted[:, 1:] = values[:, :-1]
+        return shifted
+
+    arrived = frame != 0 if layer.sigma_delta.role == "delta" else states["sigma"] != before(states["sigma"])
+    if layer.sigma_delta.role == "sigma":
+        return arrived
+    return arrived | (before(states["residue"]) != 0) | (states["act"] != before(states["act"]))
+
+
+def _record_graded(network: Network, netx_path, data: np.ndarray) -> dict:
+    """ONE Lava run of a sigma-delta network on `data` (n_in, steps): per layer its messages (n, steps)
+    and its sigma-delta states by name."""
+    ensure_lava_importable()
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    from lava.proc.monitor.process import Monitor
+
+    total = data.shape[1]
+    net = _netx_network(netx_path, None, data.shape[0], len(network.layers))
+    if network.takes_drive:  # a Delta input: its a_in gets frame t at step t
+        neuron = net.in_layer.neuron
+        source = Source(data=_to_lava(data, neuron.a_in.shape))
+        source.s_out.connect(neuron.a_in)
+    else:
+        source = Source(data=_to_lava(data, net.inp.shape))
+        source.s_out.connect(net.inp)
+    sinks, probes = [], []
+    for block, layer in zip(net.layers, network.layers):
+        sink = Sink(shape=block.out.shape, buffer=total)
+        block.out.connect(sink.a_in)
+        sinks.append(sink)
+        layer_probes = []
+        for name in SD_STATES[layer.sigma_delta.role]:
+            monitor = Monitor()
+            target = getattr(block.neuron, name)
+            monitor.probe(target, total)
+            layer_probes.append((name, monitor, target))
+        probes.append(layer_probes)
+    try:
+        net.run(condition=RunSteps(num_steps=total), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        messages = [_by_neuron(sink.data.get(), time_first=False).astype(np.int32) for sink in sinks]
+        states = [
+            {name: _by_neuron(monitor.get_data()[target.process.name][target.name], time_first=True).astype(np.int64)
+             for name, monitor, target in layer}
+            for layer in probes
+        ]
+    finally:
+        net.stop()
+    return {"messages": messages, "states": states}

@@ -42,6 +42,26 @@ Refractory (numba only; Lava's fixed-point LIF has none): for `refractory` steps
 spike, u integrates as usual but v is held at 0 and the neuron cannot spike, as Lava's
 floating-point `LIFRefractory` model behaves.
 
+Sigma-delta networks (graded spikes, `hw_models.network.SigmaDelta`) run in their own kernel
+(`_run_graded_sample`), so the CUBA path stays as fast as it was. As Lava 0.10's fixed-point
+models compute them (`lava/proc/sdn/models.py`, every value an int32 that wraps):
+
+    synapse (Dense): a = int32(sum_i w_i * s_i), then << weight_exp (int32) or >> -weight_exp (floor);
+             a binary source (message_bits 0) sends s_i = 1 for any non-zero message
+    synapse (Conv):  a = signed 24-bit wrap of sum_i w_i * s_i (no exponent; Lava sums exactly in float64)
+    Delta (input):   x = int32(frame << (spike_exp + state_exp)); delta = x - act + residue; act = x
+    SigmaDelta:      sigma += a; x = relu(sigma + (bias << scale)) (or unit); delta = x - act + residue; act = x
+    Sigma (output):  sigma += a; message = sigma
+    spike:           s = delta if |delta| >= vth << (spike_exp + state_exp) else 0  (with cum_error:
+                     error += delta, s = delta if |error| >= vth' else 0, error = 0 where s != 0)
+                     residue = delta - s; message = s >> state_exp (floor)
+
+A Delta input receives frame t at step t (a source on its a_in); every synapse costs one step.
+Counts: input_spikes are the non-zero messages arriving, synaptic_ops their non-zero-weight
+fan-out, output_spikes the non-zero messages sent; a neuron-step is active when input arrived,
+the residue was non-zero or the activation changed (otherwise it provably sends nothing and keeps
+its state); a Sigma neuron-step is active when input arrived.
+
 Activity counts are gathered in the same pass; their definitions are in
 `hw_models.backends.result`.
 """
@@ -61,7 +81,7 @@ import numpy as np  # noqa: E402
 
 from hw_models.activity import COUNT_FIELDS, ActivityCounts  # noqa: E402
 from hw_models.backends.result import SimulationResult  # noqa: E402
-from hw_models.network import CONV_SUM_BITS, ConvLayer, DenseLayer, Network  # noqa: E402
+from hw_models.network import CONV_SUM_BITS, ConvLayer, DenseLayer, InputLayer, Network  # noqa: E402
 
 # Columns of the per-layer parameter table handed to the kernel.
 (
@@ -109,6 +129,8 @@ def simulate(network: Network, spikes: np.ndarray, record_layers: bool, cache: d
     """Run validated input (batch, n_in, T): uint8 spikes, or int64 drive for an input layer;
     `cache` keeps the packed network between calls."""
     cache = {} if cache is None else cache
+    if network.graded:
+        return _simulate_graded(network, spikes, record_layers, cache)
     if record_layers not in cache:
         cache[record_layers] = pack_network(network, record_layers)
     recorded, table, voltage = run_packed(cache[record_layers], spikes)
@@ -635,3 +657,234 @@ def _record_spikes(recorded, record_off, fired, neuron_off, n_out, t):
     for n in range(n_out):
         if fired[neuron_off + n]:
             recorded[record_off + n, t] = 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Sigma-delta (graded spike) networks: their own packing and kernel (see the module docstring).
+
+# Columns of the graded per-layer parameter table.
+(
+    G_N_IN, G_N_OUT, G_SYNAPSE, G_W_OFF, G_NEURON_OFF, G_COL_OFF, G_TABLE_OFF, G_LEFT_SHIFT, G_RIGHT_SHIFT,
+    G_ROLE, G_VTH, G_IN_SHIFT, G_STATE_EXP, G_RELU, G_CUM_ERROR, G_SOURCE_BINARY, G_RECORD_OFF, G_RING_OFF,
+) = range(18)
+N_GRADED_PARAMS = 18
+ROLE_DELTA, ROLE_SIGMA_DELTA, ROLE_SIGMA = 0, 1, 2
+ROLE_CODES = {"delta": ROLE_DELTA, "sigma_delta": ROLE_SIGMA_DELTA, "sigma": ROLE_SIGMA}
+
+
+@dataclass(frozen=True)
+class PackedGraded:
+    params: np.ndarray  # (n_layers, N_GRADED_PARAMS) int64
+    weights: np.ndarray  # dense effective weights, each layer's transposed to (in, out), int64
+    table_starts: np.ndarray
+    table_targets: np.ndarray
+    table_weights: np.ndarray
+    column_synapses: np.ndarray
+    bias: np.ndarray  # per neuron: int32(bias << (spike_exp + state_exp))
+    n_neurons: int
+    record_size: int
+
+
+def _wrap32_array(values: np.ndarray) -> np.ndarray:
+    return ((values.astype(np.int64) + 2**31) % 2**32) - 2**31
+
+
+def pack_graded(network: Network, record_layers: bool) -> PackedGraded:
+    n_layers = len(network.layers)
+    params = np.zeros((n_layers, N_GRADED_PARAMS), dtype=np.int64)
+    weights, col_syn, biases, starts, targets, entries = [], [], [], [], [], []
+    w_off = neuron_off = col_off = record_off = start_off = entry_off = ring_off = 0
+    source_bits = network.message_bits()
+    for index, layer in enumerate(network.layers):
+        model = layer.sigma_delta
+        synapse, layer_w_off, table_off, left, right = SYNAPSE_DRIVE, 0, 0, 0, 0
+        if isinstance(layer, DenseLayer):
+            synapse = SYNAPSE_DENSE
+            weights.append(layer.effective_weights().astype(np.int64).T.ravel())
+            layer_w_off, w_off = w_off, w_off + layer.weights.size
+            left, right = max(layer.weight_exponent, 0), max(-layer.weight_exponent, 0)
+        elif isinstance(layer, ConvLayer):
+            synapse = SYNAPSE_TABLE
+            layer_starts, layer_targets, layer_weights = layer.synapse_table()
+            starts.append(layer_starts[:-1] + entry_off)
+            targets.append(layer_targets)
+            entries.append(layer_weights)
+            table_off = start_off
+            start_off += layer.n_in
+            entry_off += layer_targets.size
+        synapses, _ = layer.fan_out()
+        col_syn.append(synapses)
+        bias = np.zeros(layer.n_out, dtype=np.int64) if isinstance(layer, InputLayer) else layer.neuron_bias.astype(np.int64)
+        biases.append(_wrap32_array(bias << model.scale_exp))
+        records = record_layers or index == n_layers - 1
+        params[index] = (
+            layer.n_in, layer.n_out, synapse, layer_w_off, neuron_off, col_off, table_off, left, right,
+            ROLE_CODES[model.role], layer.vth << model.scale_exp, model.scale_exp, model.state_exp,
+            int(model.activation == "relu"), int(model.cum_error), int(source_bits[index] == 0),
+            record_off if records else -1, ring_off,
+        )
+        neuron_off += layer.n_out
+        col_off += layer.n_in
+        ring_off += 2 * layer.n_out
+        if records:
+            record_off += layer.n_out
+    empty = np.zeros(0, dtype=np.int64)
+    return PackedGraded(
+        params=params,
+        weights=np.concatenate(weights) if weights else empty,
+        table_starts=np.concatenate(starts + [np.array([entry_off], dtype=np.int64)]).astype(np.int64),
+        table_targets=np.concatenate(targets).astype(np.int64) if targets else empty,
+        table_weights=np.concatenate(entries).astype(np.int64) if entries else empty,
+        column_synapses=np.concatenate(col_syn).astype(np.int64),
+        bias=np.concatenate(biases).astype(np.int64),
+        n_neurons=neuron_off,
+        record_size=record_off,
+    )
+
+
+def _simulate_graded(network: Network, inputs: np.ndarray, record_layers: bool, cache: dict) -> SimulationResult:
+    key = ("graded", record_layers)
+    if key not in cache:
+        cache[key] = pack_graded(network, record_layers)
+    packed = cache[key]
+    batch, _, steps = inputs.shape
+    recorded = np.zeros((batch, packed.record_size, steps), dtype=np.int32)
+    counts = np.zeros((batch, packed.params.shape[0], N_COUNTS), dtype=np.int64)
+    _run_graded_batch(
+        np.ascontiguousarray(inputs, dtype=np.int64), packed.params, packed.weights, packed.table_starts, packed.table_targets,
+        packed.table_weights, packed.column_synapses, packed.bias, packed.n_neurons, recorded, counts,
+    )
+    layers = None
+    if record_layers:
+        bounds = np.cumsum([0] + [layer.n_out for layer in network.layers])
+        layers = [recorded[:, start:stop] for start, stop in zip(bounds, bounds[1:])]
+        output = layers[-1]
+    else:
+        output = recorded
+    activity = ActivityCounts(**{name: counts[:, :, COUNT_FIELDS.index(name)] for name in COUNT_FIELDS}, timesteps=steps)
+    return SimulationResult(output=output, layers=layers, counts=activity, backend="numba")
+
+
+@numba.njit(cache=True, parallel=True)
+def _run_graded_batch(inputs, params, weights, table_starts, table_targets, table_weights, column_synapses, bias, n_neurons, recorded, counts):
+    for b in numba.prange(inputs.shape[0]):
+        _run_graded_sample(
+            inputs[b], params, weights, table_starts, table_targets, table_weights, column_synapses, bias, n_neurons, recorded[b], counts[b]
+        )
+
+
+@numba.njit(cache=True, inline="always")
+def _abs32(x):
+    """np.abs of an int32 (-2**31 stays -2**31)."""
+    return _wrap32(-x if x < 0 else x)
+
+
+@numba.njit(cache=True)
+def _run_graded_sample(inputs, params, weights, table_starts, table_targets, table_weights, column_synapses, bias, n_neurons, recorded, counts):
+    n_layers = params.shape[0]
+    n_inputs, steps = inputs.shape
+    sigma = np.zeros(n_neurons, dtype=np.int64)
+    act = np.zeros(n_neurons, dtype=np.int64)
+    residue = np.zeros(n_neurons, dtype=np.int64)
+    error = np.zeros(n_neurons, dtype=np.int64)
+    message = np.zeros(n_neurons, dtype=np.int64)
+    ring_total = 0
+    max_out = 0
+    for layer in range(n_layers):
+        ring_total += 2 * params[layer, G_N_OUT]
+        max_out = max(max_out, params[layer, G_N_OUT])
+    ring = np.zeros(ring_total, dtype=np.int64)
+    sums = np.zeros(max_out, dtype=np.int64)
+    active = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
+    values = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
+    for t in range(steps):
+        for layer in range(n_layers):
+            p = params[layer]
+            n_in = p[G_N_IN]
+            n_out = p[G_N_OUT]
+            off = p[G_NEURON_OFF]
+            synapse = p[G_SYNAPSE]
+            now = p[G_RING_OFF] + (t % 2) * n_out
+            due = p[G_RING_OFF] + ((t + 1) % 2) * n_out
+            if synapse == SYNAPSE_DRIVE:  # a Delta input: frame t arrives at step t
+                for n in range(n_out):
+                    ring[now + n] = inputs[n, t]
+            else:
+                # this step's messages from the source, binary where the source sends binary spikes
+                n_active = 0
+                for i in range(n_in):
+                    value = inputs[i, t] if layer == 0 else message[params[layer - 1, G_NEURON_OFF] + i]
+                    if value != 0:
+                        active[n_active] = i
+                        values[n_active] = 1 if p[G_SOURCE_BINARY] else value
+                        n_active += 1
+                synaptic_ops = 0
+                for k in range(n_active):
+                    synaptic_ops += column_synapses[p[G_COL_OFF] + active[k]]
+                counts[layer, C_INPUT] += n_active
+                counts[layer, C_SYNOPS] += synaptic_ops
+                if synapse == SYNAPSE_DENSE:
+                    for n in range(n_out):
+                        sums[n] = 0
+                    w_off = p[G_W_OFF]
+                    for k in range(n_active):
+                        row = w_off + active[k] * n_out
+                        value = values[k]
+                        for n in range(n_out):
+                            sums[n] += weights[row + n] * value
+                    left = p[G_LEFT_SHIFT]
+                    right = p[G_RIGHT_SHIFT]
+                    for n in range(n_out):
+                        total = _wrap32(sums[n])
+                        ring[due + n] = _wrap32(total << left) if left > 0 else total >> right
+                else:
+                    base = p[G_TABLE_OFF]
+                    for k in range(n_active):
+                        source = base + active[k]
+                        value = values[k]
+                        for entry in range(table_starts[source], table_starts[source + 1]):
+                            ring[due + table_targets[entry]] += table_weights[entry] * value
+            # --- neurons ---
+            role = p[G_ROLE]
+            vth = p[G_VTH]
+            state_exp = p[G_STATE_EXP]
+            n_fired = 0
+            n_busy = 0
+            for n in range(n_out):
+                a_in = ring[now + n]
+                ring[now + n] = 0
+                if synapse == SYNAPSE_TABLE:
+                    a_in = _wrap(a_in, CONV_SUM_BITS)
+                idx = off + n
+                if role == ROLE_SIGMA:
+                    sigma[idx] = _wrap32(a_in + sigma[idx])
+                    message[idx] = sigma[idx]
+                    n_busy += a_in != 0
+                    n_fired += sigma[idx] != 0
+                    continue
+                if role == ROLE_DELTA:
+                    new_act = _wrap32(a_in << p[G_IN_SHIFT])
+                else:
+                    sigma[idx] = _wrap32(a_in + sigma[idx])
+                    new_act = _wrap32(sigma[idx] + bias[idx])
+                    if p[G_RELU] and new_act < 0:
+                        new_act = 0
+                n_busy += (a_in != 0) | (residue[idx] != 0) | (new_act != act[idx])
+                delta = _wrap32(_wrap32(new_act - act[idx]) + residue[idx])
+                if p[G_CUM_ERROR]:
+                    error[idx] = _wrap32(error[idx] + delta)
+                    spike = delta if _abs32(error[idx]) >= vth else 0
+                    if spike != 0:
+                        error[idx] = 0
+                else:
+                    spike = delta if _abs32(delta) >= vth else 0
+                residue[idx] = _wrap32(delta - spike)
+                act[idx] = new_act
+                message[idx] = spike >> state_exp
+                n_fired += message[idx] != 0
+            if p[G_RECORD_OFF] >= 0:
+                for n in range(n_out):
+                    recorded[p[G_RECORD_OFF] + n, t] = message[off + n]
+            counts[layer, C_OUTPUT] += n_fired
+            counts[layer, C_ACTIVE] += n_busy
+            counts[layer, C_INACTIVE] += n_out - n_busy

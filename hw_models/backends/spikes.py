@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from hw_models.errors import HardwareError
-from hw_models.network import Network
+from hw_models.network import SD_INPUT_MAX, Network
 
 
 def check_spikes(network: Network, spikes) -> np.ndarray:
     """Validate an input tensor and return it as (batch, n_in, T): contiguous uint8 0/1 spikes, or, for a
-    network whose layer 0 is an input layer with a neuron, int64 drive (bias mantissas per step).
+    network whose layer 0 is an input layer with a neuron, int64 drive (bias mantissas per step; for a
+    sigma-delta input layer, the integer frame its Delta neurons encode, a signed 24-bit value).
 
     2-D inputs may come as (batch, C, H, W, T), lava-dl's layout; they are flattened in C, H, W order.
     """
@@ -41,6 +42,8 @@ def check_spikes(network: Network, spikes) -> np.ndarray:
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise HardwareError("input contains NaN or infinity")
     if network.takes_drive:
+        if network.graded:
+            return _check_drive(array, -SD_INPUT_MAX - 1, SD_INPUT_MAX, "a sigma-delta input layer's frame (Delta a_in, 24 bits)")
         return _check_drive(array)
     if array.dtype.kind != "b" and array.size and not np.all((array == 0) | (array == 1)):
         bad = array[(array != 0) & (array != 1)].flat[0]
@@ -53,12 +56,12 @@ def check_spikes(network: Network, spikes) -> np.ndarray:
 DRIVE_MIN, DRIVE_MAX = -4096, 4095  # an input neuron's drive is its bias mantissa: signed 13 bits in Lava's LIF
 
 
-def _check_drive(array: np.ndarray) -> np.ndarray:
+def _check_drive(array: np.ndarray, low: int = DRIVE_MIN, high: int = DRIVE_MAX, what: str = "the bias mantissa") -> np.ndarray:
     if array.size and not np.all(array == np.round(array)):
         raise HardwareError("the input layer's drive must be integers (bias mantissas per step), got non-integer values")
-    if array.size and (array.min() < DRIVE_MIN or array.max() > DRIVE_MAX):
-        bad = array.min() if array.min() < DRIVE_MIN else array.max()
-        raise HardwareError(f"the input layer's drive contains {bad}, outside the bias mantissa range [{DRIVE_MIN}, {DRIVE_MAX}]")
+    if array.size and (array.min() < low or array.max() > high):
+        bad = array.min() if array.min() < low else array.max()
+        raise HardwareError(f"the input layer's drive contains {bad}, outside {what} range [{low}, {high}]")
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
