@@ -38,6 +38,13 @@ METRICS = {
     "spikes": "spikes per inference (all layers)",
     "training_time_s": "wall time to train the candidate",
     "timesteps": "timesteps per sample",
+    # NeuroBench's metrics (hw_models/workload.py), on the test split
+    "activation_sparsity": "NeuroBench activation sparsity: fraction of spiking neuron-steps without a spike",
+    "synaptic_ops_effective_acs": "NeuroBench effective ACs per inference: (spike, non-zero weight) events",
+    "synaptic_ops_effective_macs": "NeuroBench effective MACs per inference (0: inputs are spikes)",
+    "synaptic_ops_dense": "NeuroBench dense synaptic ops per inference: every synapse every step",
+    "connection_sparsity": "NeuroBench connection sparsity: fraction of zero weights",
+    "footprint_bytes": "NeuroBench footprint: synaptic weights at the trial's weight bits, bytes",
 }
 
 SECTIONS = ("study", "dataset", "encoding", "training", "hardware", "objectives", "constraints", "budget", "run")

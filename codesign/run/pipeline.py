@@ -162,6 +162,9 @@ def evaluate_on_chip(result, data: EncodedData, params, config: SweepConfig, pro
         **energy.objectives(),
         energy=energy.to_dict(),
     )
+    from hw_models.workload import neurobench_metrics
+
+    metrics.update(neurobench_metrics(network, test.counts))  # NeuroBench's definitions, hw_models/workload.py
     return {
         "state": "complete",
         "values": {name: float(metrics[name]) for name in config.objectives},
