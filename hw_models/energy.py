@@ -13,6 +13,12 @@ linearly from one tile to the whole mesh (Davies 2018 quotes its two ends). Late
 timesteps x step time. Counts are per-inference totals, so per-step load is an average:
 bursty activity makes real steps slower than this.
 
+Graded messages (sigma-delta networks, counts with `payload_bits`) are delivered and routed like
+binary spikes (one message each: the payload rides in the same packet), and each synaptic op they
+cause costs the profile's `energy.graded_synaptic_op` on top of `synaptic_op` (the weight is
+multiplied by the payload instead of added). A profile without that price (Loihi 1, which has no
+graded spikes) refuses graded counts.
+
 Not priced: the last layer's output spikes leaving the chip, host I/O and the x86 cores.
 """
 
@@ -125,6 +131,9 @@ class EnergyReport:
     reason: str
     per_sample_energy_uj: tuple[float, ...] = field(repr=False)
     per_sample_latency_us: tuple[float, ...] = field(repr=False)
+    graded_messages: float = 0.0  # graded networks: messages arriving at synapses per inference (all layers)
+    payload_bits: float = 0.0  # graded networks: their payload bits per inference
+    synaptic_ops_per_message: float = 0.0  # graded networks: synaptic ops / graded messages
 
     @property
     def energy_by_layer_uj(self) -> list[float]:
@@ -171,6 +180,16 @@ def estimate_energy(counts: ActivityCounts, mapping: Mapping) -> EnergyReport:
         "tile_hops": counts.input_spikes * (hops_ew * costs.hop_east_west_pj + hops_ns * costs.hop_north_south_pj),
         "delayed_events": counts.delayed_events * costs.delayed_event_pj,
     }
+    graded = {}
+    if counts.graded:
+        graded_ops = counts.synaptic_ops * (counts.payload_bits > 0)
+        dynamic["graded_payload"] = graded_ops * graded_synaptic_op_pj(mapping.profile)
+        messages_in = (counts.input_spikes * (counts.payload_bits > 0)).sum(axis=1)
+        graded = {
+            "graded_messages": float(messages_in.mean()),
+            "payload_bits": float(counts.payload_bits.sum(axis=1).mean()),
+            "synaptic_ops_per_message": float(graded_ops.sum(axis=1).mean() / max(messages_in.mean(), 1e-12)) if messages_in.any() else 0.0,
+        }
 
     latency_ns, step_ns = _latency_ns(counts, mapping, costs)
     cores_per_layer = np.array([len(layer.cores) for layer in layers])
@@ -230,7 +249,21 @@ def estimate_energy(counts: ActivityCounts, mapping: Mapping) -> EnergyReport:
         reason=mapping.reason,
         per_sample_energy_uj=tuple(float(v) for v in per_sample_uj),
         per_sample_latency_us=tuple(float(v) for v in per_sample_latency_us),
+        **graded,
     )
+
+
+def graded_synaptic_op_pj(profile: ChipProfile) -> float:
+    """The profile's extra energy per synaptic op of a graded message, in pJ; a profile without it cannot price graded spikes."""
+    quantity = profile.section("energy").get("graded_synaptic_op")
+    if quantity is None:
+        raise HardwareError(
+            f"profile {profile.name!r} ({profile.path}) has no energy.graded_synaptic_op: it cannot price graded "
+            "(sigma-delta) messages; Loihi 1 has no graded spikes"
+        )
+    if quantity.unit not in ENERGY_UNITS or quantity.value < 0:
+        raise HardwareError(f"profile {profile.path}: energy.graded_synaptic_op = {quantity.value} {quantity.unit} is not a non-negative energy")
+    return float(quantity.value) * ENERGY_UNITS[quantity.unit]
 
 
 def measure_energy(

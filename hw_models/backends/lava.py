@@ -490,7 +490,8 @@ def _run_graded(network: Network, inputs: np.ndarray, netx_path) -> LavaRun:
             for name, value in observed.items():
                 counts[name][b, index] = value
             source = values
-    result = SimulationResult(layer_values[-1], layer_values, ActivityCounts(**counts, timesteps=steps), "lava")
+    payload = counts["input_spikes"] * np.array(network.message_bits(), dtype=np.int64)
+    result = SimulationResult(layer_values[-1], layer_values, ActivityCounts(**counts, timesteps=steps, payload_bits=payload), "lava")
     return LavaRun(result, ENGINE_NETX, steps, list(range(batch)))
 
 

@@ -761,7 +761,9 @@ def _simulate_graded(network: Network, inputs: np.ndarray, record_layers: bool, 
         output = layers[-1]
     else:
         output = recorded
-    activity = ActivityCounts(**{name: counts[:, :, COUNT_FIELDS.index(name)] for name in COUNT_FIELDS}, timesteps=steps)
+    by_name = {name: counts[:, :, COUNT_FIELDS.index(name)] for name in COUNT_FIELDS}
+    payload = by_name["input_spikes"] * np.array(network.message_bits(), dtype=np.int64)
+    activity = ActivityCounts(**by_name, timesteps=steps, payload_bits=payload)
     return SimulationResult(output=output, layers=layers, counts=activity, backend="numba")
 
 
