@@ -80,6 +80,9 @@ SETTINGS: dict[str, dict] = {
                                      low=0, high=1),
     "run.sampler": declare("sampler", "categorical", "bayesian", "the sampler", choices=SAMPLERS),
     "run.grid_points": declare("grid_points", "int", 3, "grid points per range", low=2, high=1000),
+    # no default in DEFAULTS (absent = "auto"), so studies made before it keep their config hash
+    "run.device": declare("device", "categorical", "auto", "where trials train: auto (CUDA when torch sees a GPU "
+                          "and lava-dl's kernels build there), cpu or cuda", choices=("auto", "cpu", "cuda")),
 }
 # the settings that are not single numbers or names from a list, with the type they must have
 TEXT_AND_TABLE_KEYS: dict[str, type] = {"study.name": str, "run.scheduler": str,

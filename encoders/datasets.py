@@ -15,7 +15,9 @@ from typing import Callable
 import numpy as np
 
 from encoders.errors import EncodingError
+from encoders.event_formats import dvs_gesture_source, nmnist_source
 from encoders.events import events_source
+from encoders.gestures import gestures_source
 from encoders.options import float_option, int_option, path_option
 from encoders.shd import SHD_UNITS, shd_source
 from encoders.splits import Dataset, Source, build_dataset, check_fractions
@@ -114,11 +116,71 @@ def _moving_dots(rng: np.random.Generator, options: dict) -> tuple[Source, None]
     return moving_dots_source(rng, **options), None
 
 
+def _nmnist_options(*, path=None, test_path=None, timesteps: int = 300, duration: float | None = 300_000.0,
+                    downsample: int = 1, first_saccade_only: bool = False) -> dict:
+    """NMNIST's Train/ (and Test/ as test_path) folders of digit folders with .bin files (tonic's reader)."""
+    if not isinstance(first_saccade_only, bool):
+        raise EncodingError(f"dataset 'nmnist': option 'first_saccade_only' = {first_saccade_only!r} must be true or false")
+    return dict(
+        path=path_option("nmnist", "path", path, kind="dir"),
+        test_path=path_option("nmnist", "test_path", test_path, required=False, kind="dir"),
+        timesteps=int_option("nmnist", "timesteps", timesteps, 1, 100_000),
+        duration=None if duration is None else float_option("nmnist", "duration", duration, 0.0, 1e18, low_open=True),
+        downsample=int_option("nmnist", "downsample", downsample, 1, 34),
+        first_saccade_only=first_saccade_only,
+    )
+
+
+def _nmnist(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
+    binning = {key: options[key] for key in ("timesteps", "duration", "downsample", "first_saccade_only")}
+    test = options["test_path"]
+    return nmnist_source(options["path"], **binning), (nmnist_source(test, **binning) if test is not None else None)
+
+
+def _dvs_gesture_options(*, path=None, test_path=None, timesteps: int = 300, duration: float | None = 1_450_000.0,
+                         downsample: int = 4) -> dict:
+    """DVS Gesture in tonic's layout: ibmGestureTrain/ (and ibmGestureTest/ as test_path) of user*/<label>.npy."""
+    return dict(
+        path=path_option("dvs_gesture", "path", path, kind="dir"),
+        test_path=path_option("dvs_gesture", "test_path", test_path, required=False, kind="dir"),
+        timesteps=int_option("dvs_gesture", "timesteps", timesteps, 1, 100_000),
+        duration=None if duration is None else float_option("dvs_gesture", "duration", duration, 0.0, 1e18,
+                                                            low_open=True),
+        downsample=int_option("dvs_gesture", "downsample", downsample, 1, 128),
+    )
+
+
+def _dvs_gesture(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
+    binning = {key: options[key] for key in ("timesteps", "duration", "downsample")}
+    test = options["test_path"]
+    return (dvs_gesture_source(options["path"], **binning),
+            dvs_gesture_source(test, **binning) if test is not None else None)
+
+
+def _gestures_options(*, n_samples: int = 640, size: int = 32, timesteps: int = 24, noise_rate: float = 0.002,
+                      downsample: int = 2) -> dict:
+    """Generated event-camera gestures: 2 shapes x 4 directions on a 2-polarity sensor (see encoders.gestures)."""
+    return dict(
+        n_samples=int_option("gestures", "n_samples", n_samples, 8, 1_000_000),
+        size=int_option("gestures", "size", size, 8, 512),
+        timesteps=int_option("gestures", "timesteps", timesteps, 2, 100_000),
+        noise_rate=float_option("gestures", "noise_rate", noise_rate, 0.0, 1.0),
+        downsample=int_option("gestures", "downsample", downsample, 1, 64),
+    )
+
+
+def _gestures(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
+    return gestures_source(rng, **options), None
+
+
 DATASETS: dict[str, DatasetKind] = {
     **{name: _tabular(name) for name in TABULAR_DATASETS},
     "shd": DatasetKind(_shd_options, _shd),
     "events": DatasetKind(_events_options, _events),
     "moving_dots": DatasetKind(_moving_dots_options, _moving_dots),
+    "gestures": DatasetKind(_gestures_options, _gestures),
+    "nmnist": DatasetKind(_nmnist_options, _nmnist),
+    "dvs_gesture": DatasetKind(_dvs_gesture_options, _dvs_gesture),
 }
 DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 SPLIT_OPTIONS = ("max_samples", "seed", "test_fraction", "validation_fraction")

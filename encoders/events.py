@@ -163,5 +163,6 @@ def events_source(path: Path, *, sensor_size: tuple[int, int, int], downsample: 
     width, height, polarities = sensor_size
     n_channels = polarities * (-(-height // downsample)) * (-(-width // downsample))
     info = {"path": str(path), "sensor_size": list(sensor_size), "downsample": downsample, "duration": duration}
+    shape = (polarities, -(-height // downsample), -(-width // downsample))
     return Source(labels=labels, materialize=materialize, kind="spikes", n_features=n_channels,
-                  timesteps=timesteps, info=info)
+                  timesteps=timesteps, info=info, input_shape=shape)

@@ -31,7 +31,7 @@ def float_option(dataset: str, name: str, value, low: float, high: float, *, low
 
 
 def path_option(dataset: str, name: str, value, *, required: bool = True, kind: str = "any") -> Path | None:
-    """An existing path (`kind` "file", or "any": a file or a directory); a missing one is named
+    """An existing path (`kind` "file", "dir", or "any": a file or a directory); a missing one is named
     in the error (the usual first-run mistake)."""
     if value is None:
         if required:
@@ -44,4 +44,6 @@ def path_option(dataset: str, name: str, value, *, required: bool = True, kind: 
         raise EncodingError(f"dataset {dataset!r}: {name} file not found: {str(path)!r}")
     if kind == "file" and not path.is_file():
         raise EncodingError(f"dataset {dataset!r}: {name} {str(path)!r} is not a file")
+    if kind == "dir" and not path.is_dir():
+        raise EncodingError(f"dataset {dataset!r}: {name} {str(path)!r} is not a folder")
     return path

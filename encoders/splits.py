@@ -43,6 +43,7 @@ class Dataset:
     n_features: int  # F for features, C (channels) for spikes
     timesteps: int | None = None  # T of spike data; None for features
     info: dict = field(default_factory=dict)  # loader options worth recording (paths, windows)
+    input_shape: tuple | None = None  # (C, H, W) when samples are 2-D maps (flattened in C, H, W order), else None
 
     def describe(self) -> dict:
         """JSON-serializable summary, for logs, reports and study metadata."""
@@ -73,6 +74,7 @@ class Source:
     n_features: int
     timesteps: int | None = None
     info: dict = field(default_factory=dict)
+    input_shape: tuple | None = None  # (C, H, W) when the features/channels are a 2-D map, flattened C, H, W
 
 
 def check_labels(labels: np.ndarray, where: str) -> np.ndarray:
@@ -245,4 +247,5 @@ def build_dataset(
         n_features=source.n_features,
         timesteps=source.timesteps,
         info=info,
+        input_shape=source.input_shape,
     )

@@ -72,4 +72,4 @@ def moving_dots_source(rng: np.random.Generator, *, n_samples: int, size: int, d
     info = {"generator": "moving_dots", "size": size, "dims": dims, "n_samples": n_samples,
             "noise_rate": noise_rate, "min_span": min_span}
     return Source(labels=labels, materialize=lambda indices: spikes[indices], kind="spikes",
-                  n_features=n_channels, timesteps=timesteps, info=info)
+                  n_features=n_channels, timesteps=timesteps, info=info, input_shape=(1, size, size) if dims == 2 else None)

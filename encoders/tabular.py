@@ -7,6 +7,8 @@ Features are raw here; `build_dataset` scales them with train-split statistics.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from encoders.errors import EncodingError
@@ -36,6 +38,10 @@ def features_source(x: np.ndarray, y: np.ndarray, where: str, info: dict | None 
                   n_features=int(x.shape[1]), info=dict(info or {}))
 
 
+IMAGE_SHAPES = {"digits": (1, 8, 8)}  # sklearn's digits are 8x8 grey images, flattened row by row
+
+
 def tabular_source(name: str, rng: np.random.Generator) -> Source:
     x, y = _sklearn_loader(name)(return_X_y=True)
-    return features_source(x, y, f"dataset {name!r}", {"source": f"sklearn.datasets.load_{name}"})
+    source = features_source(x, y, f"dataset {name!r}", {"source": f"sklearn.datasets.load_{name}"})
+    return replace(source, input_shape=IMAGE_SHAPES.get(name))

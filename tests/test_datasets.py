@@ -42,7 +42,8 @@ def all_y(dataset):
 
 
 def test_names():
-    assert DATASET_NAMES == ("digits", "iris", "wine", "breast_cancer", "shd", "events", "moving_dots")
+    assert DATASET_NAMES == ("digits", "iris", "wine", "breast_cancer", "shd", "events", "moving_dots", "gestures", "nmnist",
+                             "dvs_gesture")
 
 
 @pytest.mark.parametrize("name,samples,n_features,n_classes", [

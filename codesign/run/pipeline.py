@@ -66,12 +66,17 @@ def run_trial(payload: dict) -> dict:
 
 @dataclass(frozen=True)
 class EncodedData:
-    """The trial's spikes: the whole train split, the validation and test splits up to the sample limit."""
+    """The trial's spikes: the whole train split, the validation and test splits up to the sample limit.
+
+    `input_shape` is the dataset's (C, H, W) map when the encoder keeps one channel per value (rate,
+    latency, delta, events); an encoder that spreads each value over several channels (population)
+    gives flat spikes, and a conv architecture then ends as an infeasible trial saying why."""
 
     train: tuple[np.ndarray, np.ndarray]
     validation: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
     n_classes: int
+    input_shape: tuple | None = None
 
 
 def encode_splits(config: SweepConfig, params, seed: int) -> EncodedData:
@@ -86,7 +91,11 @@ def encode_splits(config: SweepConfig, params, seed: int) -> EncodedData:
         x, y = _limit(getattr(dataset, split_name), limit)
         return encoder.encode(x, params.timesteps, encoding_seed(seed, split_name)), y
 
-    return EncodedData(encode("train"), encode("validation", samples), encode("test", samples), dataset.n_classes)
+    train = encode("train")
+    shape = dataset.input_shape
+    if shape is not None and int(np.prod(shape)) != train[0].shape[1]:
+        shape = None  # e.g. population coding: several channels per pixel, no longer a (C, H, W) map
+    return EncodedData(train, encode("validation", samples), encode("test", samples), dataset.n_classes, shape)
 
 
 def _run(payload: dict) -> dict:
@@ -110,9 +119,10 @@ def _run(payload: dict) -> dict:
     result = train(
         params.trainer,
         {**params.trainer_params, **params.hardware_params},
-        TrainingData(*data.train, *data.validation, data.n_classes),
+        TrainingData(*data.train, *data.validation, data.n_classes, input_shape=data.input_shape),
         profile=profile,
         seed=seed,
+        device=config["run"].get("device", "auto"),
         epoch_callback=epoch_callback,
         artifact_path=artifact_dir / relative_artifact,
     )
@@ -123,6 +133,7 @@ def _run(payload: dict) -> dict:
         "epochs_run": result.epochs_run,
         "timesteps": params.timesteps,
         "encoding_seed_test": encoding_seed(seed, "test"),
+        "device": result.device,
     }
     if result.status != "complete":
         return {"state": result.status, "error": result.reason, "metrics": metrics, "timings": timings}

@@ -29,6 +29,7 @@ class TrainingData:
     validation_spikes: np.ndarray
     validation_labels: np.ndarray
     n_classes: int
+    input_shape: tuple | None = None  # (C, H, W) when each step's channels are a 2-D map, flattened C, H, W
 
     def __post_init__(self) -> None:
         channels = None
@@ -52,6 +53,11 @@ class TrainingData:
             object.__setattr__(self, f"{split}_labels", labels.astype(np.int64, copy=False))
         if isinstance(self.n_classes, bool) or int(self.n_classes) != self.n_classes or self.n_classes < 2:
             raise CodesignError(f"n_classes={self.n_classes!r} must be an integer >= 2")
+        if self.input_shape is not None:
+            shape = tuple(int(size) for size in self.input_shape)
+            if len(shape) != 3 or min(shape) < 1 or int(np.prod(shape)) != channels:
+                raise CodesignError(f"input_shape {self.input_shape} must be (C, H, W) with C * H * W = {channels} channels")
+            object.__setattr__(self, "input_shape", shape)
 
     @property
     def n_inputs(self) -> int:
@@ -74,6 +80,7 @@ class TrainingResult:
     hardware_validation_accuracy: Optional[float] = None
     trainer: str = ""
     params: dict = field(default_factory=dict)
+    device: Optional[str] = None  # where it trained ("cpu", "cuda"); None when it stopped before choosing
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -139,8 +146,11 @@ class Trainer:
         return resolve(cls.hyperparameters(), params, owner=cls.owner(), error=CodesignError)
 
     @classmethod
-    def layer_sizes(cls, params: dict, n_inputs: int, n_classes: int) -> list[int]:
-        return [n_inputs] + [int(params["hidden_size"])] * int(params["hidden_layers"]) + [n_classes]
+    def architecture(cls, params: dict, data: "TrainingData"):
+        """The network shape for these params and data (`codesign.training.architecture`)."""
+        from codesign.training.architecture import build_architecture
+
+        return build_architecture(params, data.input_shape, data.n_inputs, data.n_classes)
 
     def fit(self, params: dict, hardware, data: TrainingData, context: FitContext):
         """Train; return (model: codesign.training.snn.SpikingModel, float validation accuracy)."""

@@ -11,9 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from hw_models.network import DenseLayer, Network
 from hw_models.profile import ChipProfile, load_profile
 from hyperparams import declare
 
@@ -61,26 +58,22 @@ class HardwareParams:
         return cls(**{name: int(resolved[name]) for name in HARDWARE_PARAM_NAMES})
 
 
-def capacity_problems(layer_sizes: list[int], learn_delays: bool, profile: ChipProfile) -> str | None:
-    """Why a network of these sizes cannot fit the chip whatever its trained weights, or None.
+def capacity_problems(architecture, learn_delays: bool, profile: ChipProfile) -> str | None:
+    """Why a network of this `Architecture` cannot exist or fit the chip whatever its trained weights, or None.
 
     Maps the cheapest network of that shape (1-bit excitatory weights, no delays unless
     learned) with `hw_models.mapping`, so a trial that could never fit is refused before
     training; the trained network is mapped again by the trial pipeline.
     """
+    from codesign.training.architecture import cheapest_network
+    from hw_models.errors import HardwareError
     from hw_models.mapping import map_network
 
-    layers = []
-    for index, (n_in, n_out) in enumerate(zip(layer_sizes, layer_sizes[1:])):
-        layers.append(
-            DenseLayer(
-                weights=np.ones((n_out, n_in), dtype=np.int32),
-                du=0,
-                dv=0,
-                vth=1,
-                num_weight_bits=1,
-                delays=np.zeros((n_out, n_in), dtype=np.int32) if learn_delays and index < len(layer_sizes) - 2 else None,
-            )
-        )
-    mapping = map_network(Network(tuple(layers)), profile)
+    if architecture.problem:
+        return architecture.problem
+    try:
+        network = cheapest_network(architecture, learn_delays)
+    except HardwareError as error:
+        return str(error)
+    mapping = map_network(network, profile)
     return None if mapping.fits else mapping.reason

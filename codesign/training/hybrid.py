@@ -1,12 +1,16 @@
 """HYBRID: train an ANN on firing rates, convert it to the spiking network, fine-tune with spikes.
 
-1. ANN: bias-free Linear+ReLU layers on each channel's firing rate (the spike tensor's mean
-   over time), so the ANN sees exactly the information the SNN gets.
+1. ANN: bias-free Conv2d+ReLU (+ AvgPool2d) and Linear+ReLU layers in the trial's
+   `Architecture`, on each channel's firing rate (the spike tensor's mean over time, as a
+   (C, H, W) map for conv layers), so the ANN sees exactly the information the SNN gets.
+   No batch-norm: folding one leaves a per-channel shift that needs a neuron bias, and
+   lava-dl's CUBA blocks train none, so fine-tuning could not keep it.
 2. Conversion with threshold balancing (data-based normalization): lambda_l = the
    `percentile`-th percentile of layer l's positive ANN activations on the training set
    (lambda_0 = 1: input rates are already in [0, 1]); the spiking weights are
    W_l * lambda_{l-1} / lambda_l * threshold * current_decay (`units.current_gain`), so layer
-   l fires at about activation / lambda_l spikes per step. This is exact in the rate limit
+   l fires at about activation / lambda_l spikes per step. An average pool becomes lava-dl's
+   sum pool with the one weight 1 / k**2 * lambda_{l-1} / lambda_l * gain. This is exact in the rate limit
    for integrate-and-fire neurons (du = 4096, dv = 0); voltage leak (dv > 0) and reset to
    zero make spiking rates lower, which fine-tuning corrects.
 3. Fine-tuning: the converted weights load into the same lava-dl blocks SLAYER trains
@@ -56,11 +60,11 @@ class HybridTrainer(Trainer):
     def fit(self, params: dict, hardware, data: TrainingData, context: FitContext):
         from codesign.training.snn import SpikingModel, fit_spiking, float_accuracy
 
-        sizes = self.layer_sizes(params, data.n_inputs, data.n_classes)
-        ann = train_ann(sizes, params, data, context)
-        weights = convert(ann, rates(data.train_spikes), params["percentile"], hardware.vth, hardware.du)
+        architecture = self.architecture(params, data)
+        ann = train_ann(architecture, params, data, context)
+        weights = convert(ann, rates(data.train_spikes, architecture), params["percentile"], hardware.vth, hardware.du)
         model = SpikingModel(
-            sizes,
+            architecture,
             hardware,
             delay_cap=hardware.max_delay if params["learn_delays"] else 0,
             tau_grad=params["tau_grad"],
@@ -95,32 +99,50 @@ class HybridTrainer(Trainer):
         return model, accuracy
 
 
-def rates(spikes: np.ndarray) -> np.ndarray:
-    """Each channel's firing rate (spikes per step): what the ANN sees instead of the spike train."""
-    return np.asarray(spikes, dtype=np.float32).mean(axis=2)
+def rates(spikes: np.ndarray, architecture=None) -> np.ndarray:
+    """Each channel's firing rate (spikes per step): what the ANN sees instead of the spike train
+    ((N, C, H, W) maps when the architecture starts with conv layers)."""
+    values = np.asarray(spikes, dtype=np.float32).mean(axis=2)
+    if architecture is not None and architecture.convs:
+        return values.reshape(len(values), *architecture.input_shape)
+    return values
 
 
-def build_ann(sizes: list[int]):
+def build_ann(architecture):
+    """Bias-free layers mirroring the spiking model's (no bias: the converted SNN has none)."""
     import torch
 
+    from codesign.training.architecture import Architecture
+
+    if not isinstance(architecture, Architecture):
+        sizes = tuple(int(size) for size in architecture)
+        architecture = Architecture((sizes[0],), (), sizes)
     layers = []
+    for conv in architecture.convs:
+        layers += [torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel, stride=conv.stride,
+                                   padding=conv.padding, bias=False), torch.nn.ReLU()]
+        if conv.pool > 1:
+            layers.append(torch.nn.AvgPool2d(conv.pool))
+    if architecture.convs:
+        layers.append(torch.nn.Flatten())
+    sizes = architecture.dense_sizes
     for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(torch.nn.Linear(n_in, n_out, bias=False))  # no bias: the converted SNN has none
+        layers.append(torch.nn.Linear(n_in, n_out, bias=False))
         if index < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
     return torch.nn.Sequential(*layers)
 
 
-def train_ann(sizes: list[int], params: dict, data: TrainingData, context: FitContext):
+def train_ann(architecture, params: dict, data: TrainingData, context: FitContext):
     """Cross-entropy training of the rate ANN with Adam; keeps the best validation epoch."""
     import torch
 
     device = context.device
-    ann = build_ann(sizes).to(device)
+    ann = build_ann(architecture).to(device)
     optimizer = torch.optim.Adam(ann.parameters(), lr=params["ann_learning_rate"])
-    x = torch.as_tensor(rates(data.train_spikes), device=device)
+    x = torch.as_tensor(rates(data.train_spikes, architecture), device=device)
     y = torch.as_tensor(data.train_labels, device=device)
-    x_val = torch.as_tensor(rates(data.validation_spikes), device=device)
+    x_val = torch.as_tensor(rates(data.validation_spikes, architecture), device=device)
     y_val = data.validation_labels
     best_accuracy, best_state, waited = -1.0, None, 0
     for epoch in range(params["ann_epochs"]):
@@ -157,25 +179,31 @@ def train_ann(sizes: list[int], params: dict, data: TrainingData, context: FitCo
     return ann
 
 
-def convert(ann, train_rates: np.ndarray, percentile: float, vth: int, du: int) -> list[np.ndarray]:
-    """Threshold balancing: float spiking weights (out, in) per layer (see the module docstring)."""
+def convert(ann, train_rates: np.ndarray, percentile: float, vth: int, du: int) -> list:
+    """Threshold balancing: float spiking weights per layer, conv (out, in, kH, kW), dense (out, in),
+    and a pool's single weight (see the module docstring)."""
     import torch
 
     from codesign.training.units import current_gain
 
-    linears = [module for module in ann if isinstance(module, torch.nn.Linear)]
     gain = current_gain(vth, du)
     weights, previous_scale = [], 1.0
-    activation = torch.as_tensor(train_rates, device=linears[0].weight.device)
+    activation = torch.as_tensor(train_rates, device=next(ann.parameters()).device)
+    modules = list(ann)
     with torch.no_grad():
-        for index, linear in enumerate(linears):
-            activation = linear(activation)
-            if index < len(linears) - 1:
-                activation = torch.relu(activation)
+        for index, module in enumerate(modules):
+            activation = module(activation)
+            if not isinstance(module, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.AvgPool2d)):
+                continue
+            if index + 1 < len(modules) and isinstance(modules[index + 1], torch.nn.ReLU):
+                activation = torch.relu(activation)  # balance on what the next layer sees (ReLU applied below too)
             positive = activation[activation > 0].cpu().numpy()
             scale = float(np.percentile(positive, percentile)) if positive.size else 1.0
             scale = scale if scale > 0 else 1.0
-            weight = linear.weight.cpu().numpy().astype(np.float64)
+            if isinstance(module, torch.nn.AvgPool2d):
+                weight = np.float64(1.0 / module.kernel_size**2)
+            else:
+                weight = module.weight.cpu().numpy().astype(np.float64)
             weights.append(weight * previous_scale / scale * gain)
             previous_scale = scale
     return weights

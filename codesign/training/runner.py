@@ -51,10 +51,13 @@ def resolve_params(name: str, params: dict, profile: ChipProfile) -> tuple[dict,
 
 
 def pick_device(device: Optional[str]) -> str:
-    """`None` picks CUDA when torch sees a GPU and lava-dl's CUDA kernels build there, else CPU."""
+    """`None` or "auto" picks CUDA when torch sees a GPU and lava-dl's CUDA kernels build there, else CPU;
+    "cuda" on a machine without a usable GPU is refused (the trial fails with that reason)."""
     import torch
 
-    if device is not None:
+    if device is not None and device != "auto":
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise CodesignError(f"device {device!r}: torch sees no CUDA GPU on this machine (use run.device = \"auto\")")
         return str(device)
     return "cuda" if torch.cuda.is_available() and _lava_dl_cuda_works() else "cpu"
 
@@ -111,6 +114,7 @@ def train(
     if not isinstance(data, TrainingData):
         raise CodesignError(f"data must be a codesign.training.TrainingData, got {type(data).__name__}")
     resolved = {**training, **hardware.__dict__}
+    used_device = {"device": None}
     started = time.perf_counter()
     history: list[dict] = []
 
@@ -126,16 +130,17 @@ def train(
             history=history,
             trainer=name,
             params=resolved,
+            device=used_device["device"],
             **fields,
         )
 
-    sizes = trainer.layer_sizes(training, data.n_inputs, data.n_classes)
-    problem = capacity_problems(sizes, bool(training.get("learn_delays")) and hardware.max_delay > 0, profile)
+    architecture = trainer.architecture(training, data)
+    problem = capacity_problems(architecture, bool(training.get("learn_delays")) and hardware.max_delay > 0, profile)
     if problem:
-        return result("infeasible", f"a {'-'.join(map(str, sizes))} network cannot fit {profile.name}: {problem}")
+        return result("infeasible", f"a {architecture.describe()} network cannot fit {profile.name}: {problem}")
 
     try:
-        device = pick_device(device)
+        device = used_device["device"] = pick_device(device)
         with _torch_session(seed, device) as generator:
             context = FitContext(device=device, seed=seed, generator=generator,
                                  epoch_callback=epoch_callback, history=history)
@@ -181,7 +186,7 @@ def _export_and_check(model, data: TrainingData, profile: ChipProfile, artifact_
                           float_validation_accuracy=float_accuracy)
         netx_path = path if artifact_path is not None else None
         metadata = {"exported_by": "lava-dl export_hdf5"} | ({"source": str(netx_path)} if netx_path else {})
-        network = Network(network.layers, metadata=metadata)
+        network = Network(network.layers, metadata=metadata, input_shape=network.input_shape)
         problems = network.problems(profile)
         if problems:
             return result("infeasible", f"network does not fit {profile.name}: " + "; ".join(problems),

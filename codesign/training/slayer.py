@@ -7,6 +7,7 @@ Torch and lava-dl are imported only when training starts, so declaring hyperpara
 from __future__ import annotations
 
 from codesign.errors import CodesignError
+from codesign.training.architecture import architecture_hyperparameters
 from codesign.training.base import FitContext, Trainer, TrainingData
 from hyperparams import declare
 
@@ -17,7 +18,9 @@ def network_hyperparameters() -> list[dict]:
     """Shape and spiking-loss knobs shared by SLAYER and HYBRID's spike-based fine-tuning."""
     return [
         declare("hidden_size", "int", 64, "neurons per hidden layer", low=4, high=4096, log=True),
-        declare("hidden_layers", "int", 1, "number of hidden layers (0 = input straight to output)", low=0, high=4),
+        declare("hidden_layers", "int", 1, "number of hidden dense layers (after the conv layers, if any; "
+                "0 = straight to the output)", low=0, high=4),
+        *architecture_hyperparameters(),
         declare("batch_size", "int", 32, "samples per gradient step", low=1, high=1024, log=True),
         declare("loss", "categorical", "spike_rate",
                 "spike_rate: MSE to target rates (lava-dl SpikeRate); spike_max: NLL of softmaxed rates (SpikeMax)",
@@ -46,7 +49,7 @@ def check_rates(params: dict, owner: str) -> dict:
 
 
 class SlayerTrainer(Trainer):
-    """lava-dl SLAYER on `slayer.block.cuba.Dense` blocks, quantization-aware at the trial's weight bits."""
+    """lava-dl SLAYER on `slayer.block.cuba` Conv/Pool/Dense blocks, quantization-aware at the trial's weight bits."""
 
     name = "slayer"
 
@@ -67,7 +70,7 @@ class SlayerTrainer(Trainer):
         from codesign.training.snn import SpikingModel, fit_spiking
 
         model = SpikingModel(
-            self.layer_sizes(params, data.n_inputs, data.n_classes),
+            self.architecture(params, data),
             hardware,
             delay_cap=hardware.max_delay if params["learn_delays"] else 0,
             tau_grad=params["tau_grad"],

@@ -1,4 +1,5 @@
-"""The spiking model both trainers produce: a stack of lava-dl `slayer.block.cuba.Dense` blocks.
+"""The spiking model both trainers produce: lava-dl `slayer.block.cuba` blocks in the trial's
+`Architecture` (optional Conv + Pool layers, Flatten, Dense layers).
 
 Hardware hyperparameters apply during training: neuron threshold and decays come from the
 trial (via `units`), every synapse quantizes through `WeightQuantizer(weight_bits)`, and
@@ -21,21 +22,23 @@ from hw_models.lava_compat import import_lava_dl
 import_lava_dl()
 from lava.lib.dl import slayer  # noqa: E402
 
+from codesign.training.architecture import Architecture  # noqa: E402
 from codesign.training.base import FitContext, TrainingDiverged, TrainingPruned  # noqa: E402
 from codesign.training.evaluate import predict_from_counts  # noqa: E402
 from codesign.training.hardware import HardwareParams  # noqa: E402
 from codesign.training.quantize import WeightQuantizer  # noqa: E402
-from codesign.training.units import slayer_neuron_params  # noqa: E402
+from codesign.training.units import current_gain, slayer_neuron_params  # noqa: E402
 
 EVAL_BATCH = 512
 
 
 class SpikingModel(torch.nn.Module):
-    """Dense CUBA-LIF blocks in lava-dl; input and output are (batch, neurons, time) spike tensors."""
+    """CUBA-LIF blocks in lava-dl; input (batch, neurons, time) spikes (reshaped to the architecture's
+    (C, H, W) map for conv layers), output (batch, classes, time)."""
 
     def __init__(
         self,
-        layer_sizes: list[int],
+        architecture: Architecture | list[int],
         hardware: HardwareParams,
         *,
         delay_cap: int = 0,
@@ -44,11 +47,28 @@ class SpikingModel(torch.nn.Module):
         weight_scale: float = 1.0,
     ):
         super().__init__()
+        if not isinstance(architecture, Architecture):
+            sizes = tuple(int(size) for size in architecture)
+            architecture = Architecture((sizes[0],), (), sizes)
+        self.architecture = architecture
         self.hardware = hardware
         self.delay_cap = int(delay_cap)
         self.quantizer = WeightQuantizer(hardware.weight_bits)
         neuron = slayer_neuron_params(hardware.vth, hardware.du, hardware.dv, tau_grad=tau_grad, scale_grad=scale_grad)
         blocks = []
+        for conv in architecture.convs:
+            blocks.append(slayer.block.cuba.Conv(
+                neuron, conv.in_channels, conv.out_channels, conv.kernel, stride=conv.stride, padding=conv.padding,
+                weight_scale=weight_scale, weight_norm=False, pre_hook_fx=self.quantizer,
+            ))
+            if conv.pool > 1:  # sum pooling, rate preserving in the rate limit (see units.current_gain)
+                blocks.append(slayer.block.cuba.Pool(
+                    neuron, conv.pool, weight_scale=current_gain(hardware.vth, hardware.du), weight_norm=False,
+                    pre_hook_fx=self.quantizer,
+                ))
+        if architecture.convs:
+            blocks.append(slayer.block.cuba.Flatten())
+        layer_sizes = architecture.dense_sizes
         for index, (n_in, n_out) in enumerate(zip(layer_sizes, layer_sizes[1:])):
             hidden = index < len(layer_sizes) - 2
             block = slayer.block.cuba.Dense(
@@ -70,24 +90,36 @@ class SpikingModel(torch.nn.Module):
                 block.delay.init = True
             blocks.append(block)
         self.blocks = torch.nn.ModuleList(blocks)
+        if architecture.convs:  # conv and pool neurons are sized by a first forward pass (it draws nothing)
+            with torch.no_grad():
+                self(torch.zeros(1, int(np.prod(architecture.input_shape)), 2))
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        if self.architecture.convs and spikes.ndim == 3:
+            spikes = spikes.reshape(spikes.shape[0], *self.architecture.input_shape, spikes.shape[-1])
         for block in self.blocks:
             spikes = block(spikes)
         return spikes
 
     @property
+    def layers(self) -> list:
+        """The blocks that become hardware layers (Flatten is only a reshape)."""
+        return [block for block in self.blocks if not isinstance(block, slayer.block.cuba.Flatten)]
+
+    @property
     def pipeline_steps(self) -> int:
         """Silent steps to append so that the last input spike's effects reach the output."""
-        delays = sum(self.delay_cap for block in self.blocks if block.delay is not None)
-        return len(self.blocks) + delays
+        delays = sum(self.delay_cap for block in self.layers if getattr(block, "delay", None) is not None)
+        return len(self.layers) + delays
 
     def set_float_weights(self, weights: list[np.ndarray]) -> None:
-        """Load (out, in) float weights (slayer units: integer weight / 64), e.g. from ANN conversion."""
+        """Load float weights per layer (slayer units: integer weight / 64; conv (out, in, kH, kW), dense
+        (out, in), pool a scalar), e.g. from ANN conversion."""
         with torch.no_grad():
-            for block, weight in zip(self.blocks, weights):
+            for block, weight in zip(self.layers, weights):
                 target = block.synapse.weight
-                target.copy_(torch.as_tensor(weight, dtype=target.dtype).reshape(target.shape))
+                value = torch.as_tensor(np.asarray(weight), dtype=target.dtype)
+                target.copy_(value.expand(target.shape) if value.ndim == 0 else value.reshape(target.shape))
 
     def export_netx(self, path: Path) -> Path:
         """Write the netx HDF5 file with lava-dl's `export_hdf5`, atomically."""
@@ -95,8 +127,19 @@ class SpikingModel(torch.nn.Module):
 
         with atomic_hdf5(path, written_by="neuro-codesign (lava-dl export_hdf5)") as handle:
             layers = handle.create_group("layer")
+            offset = 0
+            if self.architecture.convs:  # netx sizes the first conv from a shape-only input layer
+                group = layers.create_group("0")
+                group.create_dataset("type", (1,), "S10", [b"input"])
+                group.create_dataset("shape", data=np.array(self.architecture.input_shape))
+                offset = 1
             for index, block in enumerate(self.blocks):
-                block.export_hdf5(layers.create_group(str(index)))
+                block.export_hdf5(layers.create_group(str(index + offset)))
+        if any(isinstance(block, slayer.block.cuba.Pool) for block in self.blocks):
+            # netx cannot load lava-dl's pool layers: rewrite them as the equivalent depthwise strided convs
+            from hw_models.network import Network
+
+            Network.from_netx(path).to_netx(path)
         return Path(path)
 
 
