@@ -733,8 +733,8 @@ def pack_graded(network: Network, record_layers: bool) -> PackedGraded:
         params=params,
         weights=np.concatenate(weights) if weights else empty,
         table_starts=np.concatenate(starts + [np.array([entry_off], dtype=np.int64)]).astype(np.int64),
-        table_targets=np.concatenate(targets).astype(np.int64) if targets else empty,
-        table_weights=np.concatenate(entries).astype(np.int64) if entries else empty,
+        table_targets=np.concatenate(targets).astype(np.int32) if targets else empty.astype(np.int32),  # int32: half the scatter's reads
+        table_weights=np.concatenate(entries).astype(np.int32) if entries else empty.astype(np.int32),
         column_synapses=np.concatenate(col_syn).astype(np.int64),
         bias=np.concatenate(biases).astype(np.int64),
         n_neurons=neuron_off,
@@ -845,7 +845,7 @@ def _run_graded_sample(inputs, params, weights, table_starts, table_targets, tab
                         source = base + active[k]
                         value = values[k]
                         for entry in range(table_starts[source], table_starts[source + 1]):
-                            ring[due + table_targets[entry]] += table_weights[entry] * value
+                            ring[due + table_targets[entry]] += np.int64(table_weights[entry]) * value
             # --- neurons ---
             role = p[G_ROLE]
             vth = p[G_VTH]
