@@ -147,3 +147,20 @@ def test_counts_follow_their_definitions():
             np.testing.assert_array_equal(counts.input_spikes[:, index], source.sum(axis=(1, 2)))
             np.testing.assert_array_equal(counts.synaptic_ops[:, index], source.sum(axis=2) @ layer.fan_out()[0])
     assert np.all(counts.active_neuron_updates + counts.inactive_neuron_updates == np.array([6, 5, 2]) * 12)
+
+
+def test_graded_messages_are_counted_and_priced_and_loihi1_refuses_them():
+    from hw_models.energy import measure_energy
+
+    rng = np.random.default_rng(4)
+    network = small_network(rng)
+    frames = np.cumsum(rng.integers(-5, 6, (2, 6, 10)), axis=2) + 50
+    counts = simulate(network, frames).counts
+    np.testing.assert_array_equal(counts.payload_bits, counts.input_spikes * np.array([0, 16, 16]))
+    report = measure_energy(network, frames, "loihi2")
+    graded_ops = counts.synaptic_ops[:, 1:].sum(axis=1).mean()
+    assert report.energy_by_kind_uj["graded_payload"] == pytest.approx(graded_ops * 1.5e-6)
+    assert report.payload_bits == pytest.approx(counts.payload_bits.sum(axis=1).mean())
+    assert report.synaptic_ops_per_message == pytest.approx(graded_ops / counts.input_spikes.sum(axis=1).mean())
+    with pytest.raises(HardwareError, match="no energy.graded_synaptic_op: it cannot price graded"):
+        measure_energy(network, frames, "loihi1")
