@@ -63,3 +63,21 @@ def test_bo_on_a_lookup_table_never_repeats_a_cell_and_finds_a_planted_optimum()
                   stop_at=best)
     assert seen[-1]["accuracy"] == best
     assert len({id(cell) for cell in seen}) == len(seen)
+
+
+def test_conv_gestures_recipe_and_dense_sweep_are_valid_for_the_example():
+    from bench_conv_gestures import CONFIG, RECIPE, dense_config
+
+    from codesign.config import load_config, parse_config
+    from codesign.run.search_space import build_space, split_params
+    from codesign.training.runner import resolve_params
+    from hw_models import load_profile
+
+    config = load_config(CONFIG)
+    params = split_params(RECIPE)
+    training, hardware = resolve_params(params.trainer, {**params.trainer_params, **params.hardware_params},
+                                        load_profile("loihi2"))
+    assert training["conv_layers"] == 2 and training["conv_channels"] == 16 and hardware.vth == 80
+    dense = parse_config(dense_config(config))
+    assert dense["training"]["slayer"]["conv_layers"] == 0
+    assert "slayer.conv_layers" not in build_space(dense).free_names, "the dense sweep does not search conv layers"
