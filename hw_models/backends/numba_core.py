@@ -31,7 +31,8 @@ Other layer kinds (`hw_models.network`), each as Lava runs what netx builds:
 - conv (`PyConvModelFixed`): each input spike adds its kernel taps to the output neurons
   it reaches (a sparse fan-out table built once); the sum arrives one step later, wrapped to
   a signed 24-bit value; no weight exponent, no weight-bit truncation (Lava applies neither).
-  Lava computes the conv in float32, exact while a neuron's fan-in x 256 < 2**24.
+  Lava 0.10 sums the conv with scipy's convolve2d in float64 (its torch path is disabled),
+  exact for any chip-sized kernel.
 - recurrent dense (`dense_rec`): a second Dense from the layer's own spikes, floored by the
   same exponent on its own, arriving one step after the spike like any synapse.
 - input layer with a neuron: no synapses; drive frame t is the neurons' bias mantissa from step
