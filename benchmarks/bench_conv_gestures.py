@@ -41,7 +41,7 @@ RECIPE = {  # slayerPytorch DVS Gesture, scaled as the module docstring says
     "encoder": "none", "timesteps": 24, "trainer": "slayer",
     "slayer.conv_layers": 2, "slayer.conv_channels": 16, "slayer.kernel_size": 5, "slayer.conv_stride": 1,
     "slayer.pool": 2, "slayer.hidden_layers": 1, "slayer.hidden_size": 128, "slayer.learning_rate": 0.01,
-    "slayer.epochs": 5, "slayer.patience": 0,
+    "slayer.epochs": 6, "slayer.patience": 0,
     "weight_bits": 8, "vth": 80, "du": 1024, "dv": 123,
 }
 
