@@ -118,7 +118,7 @@ class _Reader:
                 elif not self.layers:
                     self.shape_after = self.input_shape
             except (HardwareError, KeyError, ValueError, TypeError, IndexError) as error:
-                self.problems.append(f"{where}: {error}" if not str(error).startswith("layer") else str(error))
+                self.problems.append(_located(where, str(error)))
                 self.shape_after = _declared_shape(config)  # later layers chain from what this one declares
         if not self.layers and not self.problems:
             self.problems.append("no layers with neurons or synapses")
@@ -272,6 +272,19 @@ def _refuse_sigma_bias(neuron_fields: dict, config: h5py.Group, where: str) -> N
     model = neuron_fields.get("sigma_delta")
     if model is not None and model.role == "sigma" and "bias" in config:
         raise HardwareError(f"{where}: a sigma_output layer with a bias: netx's Sigma process takes no bias")
+
+
+def _located(where: str, message: str) -> str:
+    """`message` about one file layer, said once with the file's layer number (a Network layer's own
+    "layer (name): " prefix is replaced by it)."""
+    if message.startswith(where):
+        return message
+    if message.startswith("layer: "):
+        return f"{where}: {message[len('layer: '):]}"
+    if message.startswith("layer (") and "): " in message:
+        name, rest = message[len("layer ("):].split("): ", 1)
+        return f"{where} ({name}): {rest}"
+    return f"{where}: {message}"
 
 
 def _declared_shape(config: h5py.Group) -> tuple | None:
