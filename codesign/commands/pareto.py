@@ -1,7 +1,8 @@
 """Print a study's Pareto front (complete, feasible trials no other trial dominates) with their params.
 
 The table fits the terminal (80 columns when output is not a terminal); --wide shows every param
-on one line. Stored rows that cannot be read back are reported and left out.
+on one line and NeuroBench's metrics of each trial (--json: under "neurobench"). Stored rows that
+cannot be read back are reported and left out.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ HELP = "the Pareto front of a study, with params"
 def add_arguments(parser) -> None:
     parser.add_argument("study", type=Path, help="study file (SQLite)")
     parser.add_argument("--json", action="store_true", help="print the front as JSON")
-    parser.add_argument("--wide", action="store_true", help="show every param (no wrapping)")
+    parser.add_argument("--wide", action="store_true", help="show every param and NeuroBench's metrics (no wrapping)")
 
 
 def run(args) -> int:
     from codesign.commands.tables import console, front_table, print_damaged
+    from codesign.report.neurobench import neurobench_values
     from codesign.study.results import pareto_trials, study_objectives
     from codesign.study.storage import Study
 
@@ -32,7 +34,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"objectives": objectives, "front": [
             {"number": t.number, "values": t.values, "params": t.params, "artifact_path": t.artifact_path,
-             "test_accuracy": (t.metrics or {}).get("test_accuracy")} for t in front]}, indent=2))
+             "test_accuracy": (t.metrics or {}).get("test_accuracy"), "neurobench": neurobench_values(t)}
+            for t in front]}, indent=2))
         print_damaged(damaged)
         return 0
     out = console(args.wide)

@@ -170,18 +170,25 @@ def _cell(value, *, text: bool = False) -> str:
 
 
 def trial_table(trials, front, objectives: dict[str, str]) -> str:
+    """One row per trial: objectives, test accuracy, NeuroBench's metrics that are not objectives
+    (the columns of those some trial recorded), params and the error's first line."""
+    from codesign.report.neurobench import neurobench_columns, neurobench_values
+
     params = sorted({k for t in trials for k in (t.params or {})})
+    recorded = [neurobench_values(t) for t in trials]
+    neurobench = [name for name in neurobench_columns(objectives) if any(name in values for values in recorded)]
     front_numbers = {t.number for t in front}
     headers = ["#", "state", "front"] + [f"{n} ({'max' if d == 'maximize' else 'min'})" for n, d in objectives.items()]
-    headers += ["test_accuracy"] + params + ["error"]
+    headers += ["test_accuracy"] + neurobench + params + ["error"]
     out = ['<table id="trials" class="sortable"><thead><tr>']
     out += [f'<th title="click to sort">{html.escape(h)}</th>' for h in headers]
     out.append("</tr></thead><tbody>")
-    for t in trials:
+    for t, values in zip(trials, recorded):
         on_front = t.number in front_numbers
         cells = [_cell(t.number), _cell(t.state), _cell("yes" if on_front else "")]
         cells += [_cell((t.values or {}).get(name)) for name in objectives]
         cells.append(_cell((t.metrics or {}).get("test_accuracy")))
+        cells += [_cell(values.get(name)) for name in neurobench]
         cells += [_cell((t.params or {}).get(name)) for name in params]
         cells.append(_cell(t.reason.splitlines()[0][:160] if t.reason else None))
         out.append(f'<tr class="{"front" if on_front else ""}">' + "".join(cells) + "</tr>")
