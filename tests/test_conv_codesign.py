@@ -99,6 +99,8 @@ def test_architecture_shapes_and_impossible_ones():
     assert "pooling leaves nothing" in build_architecture({**ARCH, "pool": 4, "kernel_size": 1}, (1, 2, 2), 4, 3).problem
     assert "needs 2-D samples" in build_architecture(ARCH, None, 30, 3).problem
     assert build_architecture({**ARCH, "conv_layers": 0}, (1, 8, 8), 64, 10).dense_sizes == (64, 10)
+    growing = build_architecture({**ARCH, "conv_layers": 3, "channel_growth": 2}, (2, 8, 8), 128, 3)
+    assert [spec.out_channels for spec in growing.convs] == [4, 8, 16] and growing.dense_sizes[0] == 16 * 8 * 8
 
 
 def _gestures_data(samples=48):

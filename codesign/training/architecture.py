@@ -21,7 +21,9 @@ def architecture_hyperparameters() -> list[dict]:
     return [
         declare("conv_layers", "int", 0, "convolutional layers before the dense ones (0 = a dense stack); "
                 "needs a dataset with 2-D samples (input_shape)", low=0, high=4),
-        declare("conv_channels", "int", 8, "output channels of every conv layer", low=1, high=256, log=True),
+        declare("conv_channels", "int", 8, "output channels of the first conv layer", low=1, high=256, log=True),
+        declare("channel_growth", "int", 1, "each further conv layer has this many times the channels of the one "
+                "before (1 = all equal, 2 = doubling)", low=1, high=4),
         declare("kernel_size", "int", 3, "conv kernel size (square), padded to keep the map ('same' at stride 1)",
                 low=1, high=9),
         declare("conv_stride", "int", 1, "conv stride", low=1, high=4),
@@ -92,7 +94,7 @@ def build_architecture(params: dict, input_shape: tuple | None, n_inputs: int, n
         if min(pooled) < 1:
             return Architecture(tuple(input_shape), tuple(convs), (), f"conv layer {index}: {pool}x{pool} pooling "
                                 f"leaves nothing of a {out[0]}x{out[1]} map")
-        out_channels = int(params["conv_channels"])
+        out_channels = int(params["conv_channels"]) * int(params.get("channel_growth", 1)) ** index
         convs.append(ConvSpec(channels, out_channels, kernel, stride, padding, size, out, pool, pooled))
         channels, size = out_channels, pooled
     flat = int(channels * size[0] * size[1])
