@@ -93,7 +93,7 @@ def test_bundled_profiles_define_every_limit_with_a_source():
 
 
 def test_profile_by_path_and_bad_profiles(tmp_path):
-    with pytest.raises(HardwareError, match="unknown chip profile 'loihi9': known profiles are loihi1, loihi2"):
+    with pytest.raises(HardwareError, match="unknown chip profile 'loihi9': known profiles are loihi1, loihi1_sanafe, loihi2"):
         load_profile("loihi9")
     custom = tmp_path / "tiny.toml"
     lines = ['name = "tiny"', "[limits]"]
