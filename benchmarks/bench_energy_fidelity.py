@@ -55,7 +55,7 @@ PUBLISHED = {
     "shape": (390, 256, 256, 29),
     "timesteps": 10,  # nengo-loihi example: predict_text(..., p_time=10) at dt = 1 ms
 }
-PROFILES = ("loihi1", "loihi1_sanafe")
+PROFILES = ("loihi1", "loihi1_sanafe", "loihi2")  # loihi2: the second chip, for scale (SANA-FE models Loihi 1)
 DECAY_UNITY = 4096  # Loihi's 12-bit decays: du, dv in 1/4096 per step
 CORES_PER_TILE, TILES_X, TILES_Y = 4, 8, 4  # SANA-FE loihi.yaml's mesh, as loihi1.toml's [mesh]
 
@@ -253,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             row["sanafe"] = sanafe_price(network, flat, mapping)
             differ, total = spike_agreement(result.layers, row["sanafe"]["layers"])
             row["agreement"] = (differ, total)
-            print(f"  SANA-FE ({time.perf_counter() - started:.1f} s): {total - differ if differ <= total else 0} of {total} "
-                  f"spikes where ours are, {differ} spike(s) differ" + (" -- the same activity" if differ == 0 else ""))
+            print(f"  SANA-FE ({time.perf_counter() - started:.1f} s): our layers fired {total} spikes; {differ} (layer, neuron, "
+                  "step) bits differ in SANA-FE's" + (" -- the same activity" if differ == 0 else ""))
             ours = reports["loihi1_sanafe"].energy_by_kind_uj
             theirs = row["sanafe"]["energy_uj"]
             print("  by kind (uJ): SANA-FE synapse {:.4f} soma {:.4f} network {:.4f} | loihi1_sanafe synaptic ops {:.4f} "
