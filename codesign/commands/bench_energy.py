@@ -37,7 +37,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--drive-max", type=int, default=None, help="random drive of an input neuron: integers 0..D (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="random input seed, >= 0 (default 0)")
     parser.add_argument("--backend", default="numba", choices=tuple(BACKENDS), help="backend that runs the network (default numba)")
-    parser.add_argument("--profile", default=None, help="chip profile name (loihi1, loihi2) or path to a .toml profile (default loihi2, or the export's)")
+    parser.add_argument("--profile", default=None,
+                        help="chip profile name (`codesign info` lists them: loihi1, loihi1_sanafe, loihi2) or path to a "
+                             ".toml profile (default loihi2, or the export's)")
     parser.add_argument("--neurons-per-core", type=int, default=None, help="cap on neurons per core for the mapping (default: the chip's limit)")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
 
