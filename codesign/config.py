@@ -83,6 +83,9 @@ SETTINGS: dict[str, dict] = {
     # no default in DEFAULTS (absent = "auto"), so studies made before it keep their config hash
     "run.device": declare("device", "categorical", "auto", "where trials train: auto (CUDA when torch sees a GPU "
                           "and lava-dl's kernels build there), cpu or cuda", choices=("auto", "cpu", "cuda")),
+    # no default in DEFAULTS either (absent = 1): runs per promising configuration, each with its own seed
+    "run.repeats": declare("repeats", "int", 1, "runs of each configuration that reaches the Pareto front, "
+                           "each with a new seed (1: no repeats)", low=1, high=100),
 }
 # the settings that are not single numbers or names from a list, with the type they must have
 TEXT_AND_TABLE_KEYS: dict[str, type] = {"study.name": str, "run.scheduler": str,

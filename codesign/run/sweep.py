@@ -12,6 +12,15 @@ proposed and waiting (pending in the study, so later proposals treat them, like 
 ones, as fantasies) beyond the running ones, so a freed worker starts its next trial at once.
 With one worker this is deterministic: trial k + 2 is proposed from trials 0..k finished and
 k + 1 running. With several, what a proposal sees depends on which trials finished first.
+
+With `run.repeats = k` > 1 (noisy objectives: accuracy moves with the training seed), every
+configuration on the Pareto front gets k runs in all: when a trial finishes, each front
+configuration with fewer runs is queued again (same params; a new trial number, hence a new
+seed), ahead of new proposals and within the trial budget. A repeat records the metric
+`repeat_of` (its first run's number; the link is kept in the study note REPEATS_NOTE from the
+moment it is queued, so a resumed sweep keeps it); the front, `pareto`, `export` and the report
+use the mean of a configuration's runs (`codesign.study.results.combine_repeats`), and the
+optimizer sees every run (its GPs fit the observation noise).
 """
 
 from __future__ import annotations
@@ -27,11 +36,12 @@ from codesign.run.executors import Executor, make_executor
 from codesign.run.pipeline import run_trial
 from codesign.run.search_space import sampler_for
 from codesign.search.samplers import GridSampler, Sampler
-from codesign.study.results import best_values, hypervolume_curve, pareto_trials
+from codesign.study.results import REPEAT_OF, best_values, hypervolume_curve, pareto_trials
 from codesign.study.storage import Study
 from codesign.study.trial import COMPLETE, FINISHED, INFEASIBLE, PENDING, PRUNED, STATES, Trial
 
 PROPOSE_AHEAD = 1  # trials proposed and waiting for a free worker, beyond the running ones
+REPEATS_NOTE = "repeat_of"  # study note: {repeat trial number: the number of the run it repeats}
 
 
 @dataclass
@@ -95,13 +105,46 @@ class SweepRunner:
         self.study.mark_running(trial.number)
         self.executor.submit(trial.number, run_trial, self._payload(trial))
 
+    def _repeat_links(self) -> dict[int, int]:
+        return {int(repeat): int(origin) for repeat, origin in (self.study.get_note(REPEATS_NOTE) or {}).items()}
+
+    def _queue_repeats(self, queued: list[Trial]) -> None:
+        """`run.repeats` = k: each configuration on the front (at its runs' mean) that has fewer than
+        k runs, finished or queued, is queued again, as far as the trial budget allows."""
+        wanted_runs = self.config["run"].get("repeats", 1)
+        if wanted_runs < 2:
+            return
+        trials = self.study.trials()
+        room = self.total_trials - len(trials)
+        if room <= 0:
+            return
+        links = self._repeat_links()
+        runs: dict[int, int] = {}
+        for origin in links.values():
+            runs[origin] = runs.get(origin, 0) + 1
+        added = False
+        for trial in sorted(pareto_trials(trials, self.config.objectives), key=lambda t: t.number):
+            for _ in range(wanted_runs - 1 - runs.get(trial.number, 0)):
+                if room <= 0:
+                    break
+                number = self.study.add_trial(dict(trial.params))
+                links[number] = trial.number
+                queued.append(self.study.trial(number))
+                room -= 1
+                added = True
+        if added:
+            self.study.set_note(REPEATS_NOTE, {str(k): v for k, v in links.items()})
+
     @staticmethod
-    def _record(sampler: Sampler, number: int, outcome: dict | None, error: str | None) -> None:
+    def _record(sampler: Sampler, number: int, outcome: dict | None, error: str | None,
+                repeat_of: int | None = None) -> None:
         """Tell the sampler (it judges constraints and NaN, and finishes the trial in the study)."""
         if outcome is None:
             outcome = {"state": "failed", "error": error or "unknown worker failure"}
         state, reason = outcome["state"], outcome.get("error")
         kept = {key: outcome.get(key) for key in ("metrics", "counts", "timings", "artifact_path")}
+        if repeat_of is not None:
+            kept["metrics"] = {**(kept["metrics"] or {}), REPEAT_OF: repeat_of}
         if state == COMPLETE:
             sampler.tell(number, outcome["values"], **kept)
         elif state in (PRUNED, INFEASIBLE):
@@ -157,8 +200,10 @@ class SweepRunner:
                         queued.extend(sampler.ask(wanted))  # recorded in the study as pending
                         continue  # start them, or propose the next, before waiting
                     for finished in self.executor.wait(timeout=1.0):
-                        self._record(sampler, finished.key, finished.result, finished.error)
+                        self._record(sampler, finished.key, finished.result, finished.error,
+                                     self._repeat_links().get(finished.key))
                         trial_s += ((finished.result or {}).get("timings") or {}).get("total_s") or 0.0
+                        self._queue_repeats(queued)
                     if self.display is not None:
                         self.display.update(self.status(), elapsed=time.monotonic() - started)
         except KeyboardInterrupt:

@@ -26,8 +26,52 @@ def objective_matrix(trials: Sequence, objectives: dict[str, str]) -> np.ndarray
     )
 
 
+REPEAT_OF = "repeat_of"  # the metric a repeat run records: the number of the trial whose configuration it re-ran
+
+
+def combine_repeats(trials: Sequence, objectives: dict[str, str] | None = None) -> list:
+    """The trials with their repeat runs (`run.repeats`: a repeat's metric REPEAT_OF names the first
+    run) folded into the first run: its number, params and artifact, objective values the mean over
+    the complete runs, and metrics "repeats" (runs averaged), "repeat_numbers", and "values_std"
+    (sample standard deviation), "values_min", "values_max" per objective. Only repeats of a
+    complete trial in `trials` are folded; everything else comes back as it is."""
+    from dataclasses import replace
+
+    complete = {t.number for t in trials if t.state == COMPLETE}
+
+    def origin(t):
+        number = (t.metrics or {}).get(REPEAT_OF)
+        ok = isinstance(number, int) and not isinstance(number, bool) and number in complete and number != t.number
+        return number if ok else None
+
+    runs: dict[int, list] = {}
+    for t in trials:
+        if origin(t) is not None:
+            runs.setdefault(origin(t), []).append(t)
+    if not runs:
+        return list(trials)
+    out = []
+    for t in trials:
+        if origin(t) is not None:
+            continue
+        group = [t] + [r for r in runs.get(t.number, []) if r.state == COMPLETE]
+        names = [n for n in (objectives or t.values) if all(n in (r.values or {}) for r in group)]
+        if len(group) < 2 or not names:
+            out.append(t)
+            continue
+        table = np.array([[float(r.values[n]) for n in names] for r in group])
+        spread = {"repeats": len(group), "repeat_numbers": [r.number for r in group],
+                  "values_std": dict(zip(names, table.std(axis=0, ddof=1).tolist())),
+                  "values_min": dict(zip(names, table.min(axis=0).tolist())),
+                  "values_max": dict(zip(names, table.max(axis=0).tolist()))}
+        out.append(replace(t, values={**t.values, **dict(zip(names, table.mean(axis=0).tolist()))},
+                           metrics={**(t.metrics or {}), **spread}))
+    return out
+
+
 def pareto_trials(trials: Sequence, objectives: dict[str, str]) -> list:
-    done = complete_trials(trials, objectives)
+    """The front of the complete trials, repeated configurations at their mean (`combine_repeats`)."""
+    done = complete_trials(combine_repeats(trials, objectives), objectives)
     if not done:
         return []
     mask = is_non_dominated(to_minimization(objective_matrix(done, objectives), list(objectives.values())))
