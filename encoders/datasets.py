@@ -23,6 +23,7 @@ from encoders.shd import SHD_UNITS, shd_source
 from encoders.splits import Dataset, Source, build_dataset, check_fractions
 from encoders.synthetic import moving_dots_source
 from encoders.tabular import TABULAR_DATASETS, tabular_source
+from encoders.video import moving_shapes_source
 
 # A dataset is two steps: `options(**given)` checks every option and returns them typed (no
 # file is read, so a sweep config can be checked completely before any work starts), and
@@ -173,12 +174,30 @@ def _gestures(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
     return gestures_source(rng, **options), None
 
 
+def _moving_shapes_options(*, n_samples: int = 600, size: int = 16, timesteps: int = 16, speed: float = 0.3,
+                           background: float = 0.3, noise: float = 2.0) -> dict:
+    """Generated grey-level video: 4 shapes drifting slowly over a static texture (see encoders.video)."""
+    return dict(
+        n_samples=int_option("moving_shapes", "n_samples", n_samples, 4, 1_000_000),
+        size=int_option("moving_shapes", "size", size, 8, 256),
+        timesteps=int_option("moving_shapes", "timesteps", timesteps, 1, 100_000),
+        speed=float_option("moving_shapes", "speed", speed, 0.0, 8.0),
+        background=float_option("moving_shapes", "background", background, 0.0, 0.5),
+        noise=float_option("moving_shapes", "noise", noise, 0.0, 64.0),
+    )
+
+
+def _moving_shapes(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
+    return moving_shapes_source(rng, **options), None
+
+
 DATASETS: dict[str, DatasetKind] = {
     **{name: _tabular(name) for name in TABULAR_DATASETS},
     "shd": DatasetKind(_shd_options, _shd),
     "events": DatasetKind(_events_options, _events),
     "moving_dots": DatasetKind(_moving_dots_options, _moving_dots),
     "gestures": DatasetKind(_gestures_options, _gestures),
+    "moving_shapes": DatasetKind(_moving_shapes_options, _moving_shapes),
     "nmnist": DatasetKind(_nmnist_options, _nmnist),
     "dvs_gesture": DatasetKind(_dvs_gesture_options, _dvs_gesture),
 }

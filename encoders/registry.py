@@ -5,13 +5,15 @@ from __future__ import annotations
 from encoders.base import Encoder
 from encoders.delta import DeltaEncoder
 from encoders.errors import EncodingError
+from encoders.frames import FramesEncoder
 from encoders.latency import LatencyEncoder
 from encoders.passthrough import PassthroughEncoder
 from encoders.population import PopulationEncoder
 from encoders.rate import RateEncoder
 
 ENCODERS: dict[str, type[Encoder]] = {
-    cls.name: cls for cls in (RateEncoder, LatencyEncoder, DeltaEncoder, PopulationEncoder, PassthroughEncoder)
+    cls.name: cls for cls in (RateEncoder, LatencyEncoder, DeltaEncoder, PopulationEncoder, PassthroughEncoder,
+                                          FramesEncoder)
 }
 ENCODER_NAMES: tuple[str, ...] = tuple(ENCODERS)
 

@@ -16,7 +16,7 @@ import numpy as np
 from encoders.base import check_finite
 from encoders.errors import EncodingError
 
-DATASET_KINDS = ("features", "spikes")
+DATASET_KINDS = ("features", "spikes", "frames")  # frames: (N, C, T) uint8 grey levels (encoders.video)
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +35,7 @@ class Dataset:
     """A loaded dataset: three splits plus what a trial needs to size its network."""
 
     name: str
-    kind: str  # "features": (N, F) in [0, 1], to be encoded; "spikes": (N, C, T) uint8
+    kind: str  # "features": (N, F) in [0, 1], to be encoded; "spikes": (N, C, T) uint8; "frames": (N, C, T) uint8 levels
     train: Split
     validation: Split
     test: Split

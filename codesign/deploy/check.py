@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.deploy.deployment import load_deployment
-from codesign.training.evaluate import predict_from_counts
+from codesign.training.evaluate import predict_output
 from hw_models import estimate_energy, load_profile, map_network, simulate
 from hw_models.backends.lava import run_lava
 
@@ -40,7 +40,7 @@ def check_deployment(directory: str | Path, samples: int | None = None) -> dict:
     core = simulate(network, padded, backend="numba", profile=profile, record_layers=True)
 
     def outcome(output, counts) -> dict:
-        predictions = predict_from_counts(output.sum(axis=2, dtype=np.int64))
+        predictions = predict_output(network, output)
         energy = estimate_energy(counts, mapping)
         return {"accuracy": float(np.mean(predictions == labels)), "predictions": predictions.tolist(),
                 **{key: float(getattr(energy, key)) for key in ENERGY_KEYS}}

@@ -137,7 +137,9 @@ def deployment_record(trial, network, selection: Selection, config, context: dic
         "profile": config["hardware"]["profile"],
         "neurons_per_core": params.neurons_per_core,
         "backend": config["run"]["backend"],
-        "decision": "class = argmax of output spike counts over timesteps + pad_steps; ties -> lowest index; silent -> none (wrong)",
+        "decision": ("class = argmax of the Sigma output's values summed over timesteps + pad_steps; ties -> lowest "
+                     "index; all zero -> none (wrong)") if network.graded else
+                    "class = argmax of output spike counts over timesteps + pad_steps; ties -> lowest index; silent -> none (wrong)",
         "lava": {},
         "trial": trial.number,
         "trial_seed": trial.seed,
@@ -151,6 +153,9 @@ def deployment_record(trial, network, selection: Selection, config, context: dic
 
 def lava_plan(network, deployment, timesteps: int) -> dict:
     """How deploy-run (and a user) runs the samples in Lava: netx with a reset interval, or the backend."""
+    if network.graded:  # sigma-delta neurons: netx cannot reset them, so each sample runs alone (no reset interval)
+        return {"engine": ENGINE_NETX, "reset_interval": None, "reset_offset": 0, "gap_steps": None,
+                "run_cfg": "Loihi2SimCfg", "select_tag": "fixed_pt", "samples": "each sample in a run of its own"}
     spikes, _ = deployment.inputs()
     engine = lava_engine(network)
     period = plan_reset_interval(network, deployment.padded(spikes)) if engine == ENGINE_NETX else None
@@ -190,7 +195,13 @@ def readme_text(deployment: dict, trial, network, folder: str) -> str:
     lava = deployment["lava"]
     test_accuracy = (trial.metrics or {}).get("test_accuracy")
     steps = deployment["timesteps"] + deployment["pad_steps"]
-    if lava["engine"] == ENGINE_NETX:
+    if network.graded:
+        how = (f"This is a sigma-delta network (netx neuron type SDNN, graded spikes): its input is the "
+               f"{deployment['encoder']['name']!r} encoder's integer frames, given to the Delta input layer's neurons "
+               f"(`a_in`) one frame per step, and its class is the output with the largest Sigma value summed over "
+               f"the {steps} steps (not a spike count; the example below is for spiking networks). netx cannot reset "
+               f"sigma-delta neurons, so `codesign deploy-run` runs each sample in a Lava run of its own.")
+    elif lava["engine"] == ENGINE_NETX:
         how = (f"`codesign deploy-run` runs this file exactly so: all samples in one Lava run, sample b's "
                f"{deployment['timesteps']} encoded steps starting at step b * {lava['reset_interval']}, followed by "
                f"silent steps. netx resets layer l at step l of each period (its staggered `reset_offset`), which "

@@ -77,6 +77,7 @@ class EncodedData:
     test: tuple[np.ndarray, np.ndarray]
     n_classes: int
     input_shape: tuple | None = None
+    graded: bool = False  # integer frames (a "frames" dataset) for a sigma-delta network, not spikes
 
 
 def encode_splits(config: SweepConfig, params, seed: int) -> EncodedData:
@@ -95,7 +96,8 @@ def encode_splits(config: SweepConfig, params, seed: int) -> EncodedData:
     shape = dataset.input_shape
     if shape is not None and int(np.prod(shape)) != train[0].shape[1]:
         shape = None  # e.g. population coding: several channels per pixel, no longer a (C, H, W) map
-    return EncodedData(train, encode("validation", samples), encode("test", samples), dataset.n_classes, shape)
+    return EncodedData(train, encode("validation", samples), encode("test", samples), dataset.n_classes, shape,
+                       graded=dataset.kind == "frames")
 
 
 def _run(payload: dict) -> dict:
@@ -119,7 +121,8 @@ def _run(payload: dict) -> dict:
     result = train(
         params.trainer,
         {**params.trainer_params, **params.hardware_params},
-        TrainingData(*data.train, *data.validation, data.n_classes, input_shape=data.input_shape),
+        TrainingData(*data.train, *data.validation, data.n_classes, input_shape=data.input_shape,
+                     graded=data.graded),
         profile=profile,
         seed=seed,
         device=config["run"].get("device", "auto"),
@@ -161,7 +164,7 @@ def evaluate_on_chip(result, data: EncodedData, params, config: SweepConfig, pro
     test = hardware_accuracy(network, *data.test, backend=backend, profile=profile)
     energy = estimate_energy(test.counts, mapping)
     timings["evaluation_s"] = time.perf_counter() - evaluation_started
-    if int(np.sum(test.output_spikes)) == 0:
+    if test.silent:
         return {"state": "failed", "error": "silent network: no output spikes on the test split",
                 "metrics": metrics, "timings": timings}
     metrics.update(

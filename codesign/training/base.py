@@ -22,7 +22,10 @@ EpochCallback = Callable[[int, dict], bool]
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Encoded spikes (batch, channels, time) uint8 and int labels in [0, n_classes)."""
+    """Encoded spikes (batch, channels, time) uint8 and int labels in [0, n_classes).
+
+    `graded`: the inputs are integer frames (a `frames` dataset, grey levels 0..255) for a
+    sigma-delta network's Delta input layer, not binary spikes."""
 
     train_spikes: np.ndarray
     train_labels: np.ndarray
@@ -30,6 +33,7 @@ class TrainingData:
     validation_labels: np.ndarray
     n_classes: int
     input_shape: tuple | None = None  # (C, H, W) when each step's channels are a 2-D map, flattened C, H, W
+    graded: bool = False
 
     def __post_init__(self) -> None:
         channels = None
@@ -40,7 +44,10 @@ class TrainingData:
                 raise CodesignError(f"{split}_spikes must be (batch, channels, time), got shape {spikes.shape}")
             if spikes.shape[0] == 0 or spikes.shape[2] == 0:
                 raise CodesignError(f"{split}_spikes is empty (shape {spikes.shape})")
-            if spikes.size and not np.all((spikes == 0) | (spikes == 1)):
+            if self.graded:
+                if spikes.size and (spikes.dtype.kind not in "iu" or spikes.min() < 0 or spikes.max() > 255):
+                    raise CodesignError(f"{split}_spikes must hold integer frames in [0, 255] (graded = True)")
+            elif spikes.size and not np.all((spikes == 0) | (spikes == 1)):
                 raise CodesignError(f"{split}_spikes must hold binary spikes (0/1)")
             if labels.shape != (spikes.shape[0],):
                 raise CodesignError(f"{split}_labels has shape {labels.shape}, expected ({spikes.shape[0]},)")
@@ -131,6 +138,7 @@ class Trainer:
     """A training algorithm: declares its hyperparameters and fits a lava-dl model."""
 
     name = ""
+    takes_frames = False  # True: trains on integer frames (TrainingData.graded) as well as on spikes
 
     @classmethod
     def hyperparameters(cls) -> list[dict]:

@@ -2,7 +2,9 @@
 
 Decision rule (shared with the float model's accuracy in `snn.py`): the predicted class is
 the output neuron with the most spikes; a tie goes to the lowest class index, and a sample
-whose output layer stays silent predicts -1, which is never correct.
+whose output layer stays silent predicts -1, which is never correct. A sigma-delta network's
+Sigma output sends values, not spikes: the class is the output with the largest value summed
+over the steps (`predict_from_values`; an output that stays all zero predicts -1).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ class HardwareEvaluation:
     accuracy: float
     predictions: np.ndarray  # (batch,) int64, -1 where the output was silent
     counts: object  # hw_models.ActivityCounts over the padded run
-    output_spikes: np.ndarray  # (batch, n_out, T + pipeline_delay_steps) uint8
+    output_spikes: np.ndarray  # (batch, n_out, T + pipeline_delay_steps) uint8 (graded: the Sigma output's values)
+
+    @property
+    def silent(self) -> bool:
+        return not np.any(self.output_spikes)
 
 
 def predict_from_counts(counts: np.ndarray) -> np.ndarray:
@@ -28,6 +34,21 @@ def predict_from_counts(counts: np.ndarray) -> np.ndarray:
     predictions = np.argmax(counts, axis=1).astype(np.int64)
     predictions[counts.max(axis=1) <= 0] = NO_PREDICTION
     return predictions
+
+
+def predict_from_values(sums: np.ndarray) -> np.ndarray:
+    """(batch, n_classes) summed Sigma output values -> predicted class per sample (see the module's rule)."""
+    sums = np.asarray(sums)
+    predictions = np.argmax(sums, axis=1).astype(np.int64)
+    predictions[np.all(sums == 0, axis=1)] = NO_PREDICTION
+    return predictions
+
+
+def predict_output(network, output: np.ndarray) -> np.ndarray:
+    """The decision rule for `network`'s output (batch, n_out, steps): spike counts, or Sigma values when graded."""
+    if getattr(network, "graded", False):
+        return predict_from_values(np.asarray(output).sum(axis=2, dtype=np.int64))
+    return predict_from_counts(np.asarray(output).sum(axis=2, dtype=np.int64))
 
 
 def hardware_accuracy(network, spikes, labels, backend: str = "numba", profile="loihi2") -> HardwareEvaluation:
@@ -45,6 +66,6 @@ def hardware_accuracy(network, spikes, labels, backend: str = "numba", profile="
     padding = pipeline_delay_steps(network)
     padded = np.concatenate([spikes, np.zeros(spikes.shape[:2] + (padding,), dtype=spikes.dtype)], axis=2)
     result = simulate(network, padded, backend=backend, profile=profile)
-    predictions = predict_from_counts(result.output.sum(axis=2, dtype=np.int64))
+    predictions = predict_output(network, result.output)
     accuracy = float(np.mean(predictions == labels)) if len(labels) else float("nan")
     return HardwareEvaluation(accuracy=accuracy, predictions=predictions, counts=result.counts, output_spikes=result.output)

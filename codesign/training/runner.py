@@ -22,12 +22,13 @@ from codesign.errors import CodesignError
 from codesign.training.base import EpochCallback, FitContext, Trainer, TrainingData, TrainingResult, TrainingStopped
 from codesign.training.hardware import HARDWARE_PARAM_NAMES, HardwareParams, capacity_problems, hardware_hyperparameters
 from codesign.training.hybrid import HybridTrainer
+from codesign.training.sdnn import SdnnTrainer
 from codesign.training.slayer import SlayerTrainer
 from hw_models.errors import HardwareError
 from hw_models.profile import ChipProfile, load_profile
 from hyperparams import resolve
 
-TRAINERS: dict[str, type[Trainer]] = {"slayer": SlayerTrainer, "hybrid": HybridTrainer}
+TRAINERS: dict[str, type[Trainer]] = {"slayer": SlayerTrainer, "hybrid": HybridTrainer, "sdnn": SdnnTrainer}
 TRAINER_NAMES = tuple(TRAINERS)
 TORCH_THREADS = 1  # polite to parallel trials, and CPU results then do not depend on thread scheduling
 
@@ -134,6 +135,9 @@ def train(
             **fields,
         )
 
+    if data.graded and not trainer.takes_frames:
+        return result("infeasible", f"trainer {name!r} trains on binary spikes; integer frames (a 'frames' dataset) "
+                      "need a sigma-delta trainer (sdnn)")
     architecture = trainer.architecture(training, data)
     problem = capacity_problems(architecture, bool(training.get("learn_delays")) and hardware.max_delay > 0, profile)
     if problem:
@@ -167,7 +171,9 @@ def _export_and_check(model, data: TrainingData, profile: ChipProfile, artifact_
     from hw_models.errors import NetxFormatError
     from hw_models.network import Network
 
-    _, output_spikes = measure(model, data.validation_spikes, data.validation_labels, "cpu")
+    measured = getattr(model, "float_accuracy", None)  # a sigma-delta model measures its own (graded) output
+    _, output_spikes = (measured(data.validation_spikes, data.validation_labels, "cpu") if measured is not None
+                        else measure(model, data.validation_spikes, data.validation_labels, "cpu"))
     if output_spikes == 0:
         return result("failed", f"silent network: no output spikes on the {len(data.validation_labels)} "
                       "validation samples (float model)", float_validation_accuracy=float_accuracy)
@@ -187,6 +193,8 @@ def _export_and_check(model, data: TrainingData, profile: ChipProfile, artifact_
         netx_path = path if artifact_path is not None else None
         metadata = {"exported_by": "lava-dl export_hdf5"} | ({"source": str(netx_path)} if netx_path else {})
         network = Network(network.layers, metadata=metadata, input_shape=network.input_shape)
+        if hasattr(model, "hardware_network"):  # what the netx file cannot say (a sigma-delta model's message bits)
+            network = model.hardware_network(network)
         problems = network.problems(profile)
         if problems:
             return result("infeasible", f"network does not fit {profile.name}: " + "; ".join(problems),
@@ -194,7 +202,7 @@ def _export_and_check(model, data: TrainingData, profile: ChipProfile, artifact_
         evaluation = hardware_accuracy(network, data.validation_spikes, data.validation_labels, profile=profile)
         fields = dict(network=network, netx_path=netx_path, float_validation_accuracy=float_accuracy,
                       hardware_validation_accuracy=evaluation.accuracy)
-        if int(evaluation.output_spikes.sum()) == 0:
+        if evaluation.silent:
             return result("failed", "silent network: no output spikes on the validation samples (hardware model)",
                           **fields)
         return result("complete", None, **fields)
