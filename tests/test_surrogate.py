@@ -193,3 +193,32 @@ def test_sparse_condition_on_equals_the_posterior_with_those_points_added():
     assert torch.allclose(conditioned.predict(Xq)[0], direct.predict(Xq)[0], rtol=0, atol=1e-8)
     assert torch.allclose(conditioned.predict(Xq)[1], direct.predict(Xq)[1], rtol=0, atol=1e-8)
     assert float((conditioned.predict(Xq[:2])[0] - fitted.predict(Xq[:2])[0]).abs().min()) > 1.0
+
+
+def test_the_fitted_noise_matches_the_noise_of_repeated_observations():
+    """20 configurations run 4 times each with Gaussian noise of known variance: the MAP noise
+    variance comes out near it (oracle: the pooled within-configuration sample variance), and on
+    noise-free data it stays far below it."""
+    rng = np.random.default_rng(3)
+    X = np.repeat(rng.random((20, 2)), 4, axis=0)
+    f = np.sin(3 * X[:, 0]) + X[:, 1] ** 2
+    noise_sd = 0.15
+    y = f + rng.normal(0.0, noise_sd, size=f.shape)
+    pooled = np.mean([np.var(y[i : i + 4], ddof=1) for i in range(0, 80, 4)])
+    noisy = GPSurrogate().fit(X, y)
+    assert 0.5 * pooled < noisy.noise_variance < 2.0 * pooled
+    clean = GPSurrogate().fit(X, f)
+    assert clean.noise_variance < 0.05 * pooled
+    # the latent mean averages the repeats: closer to f than the noisy values are
+    mean, _ = noisy.predict(X)
+    assert np.mean((mean.numpy() - f) ** 2) < 0.5 * np.mean((y - f) ** 2)
+
+
+def test_the_fitted_noise_stays_within_its_bounds():
+    from codesign.search.surrogate import NOISE_BOUNDS
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 2))
+    for y in (rng.normal(size=30), X[:, 0] * 2.0):  # pure noise, and a noise-free line
+        gp = GPSurrogate().fit(X, y)
+        assert NOISE_BOUNDS[0] <= gp.hyper.noise <= NOISE_BOUNDS[1]

@@ -9,7 +9,10 @@ computed batched over every objective and restart at once, with its gradient in 
 (`map_losses_and_gradient`; the tests check the loss against Pyro's Trace_ELBO and the
 gradient against autograd): Pyro's per-step parameter lookups cost ~10x the linear algebra
 at these sizes. A fit is a deterministic function of the data: fixed starting points, no
-global RNG.
+global RNG. Observation noise is one of the fitted hyperparameters (Gaussian likelihood,
+LogNormal prior, kept within NOISE_BOUNDS): repeated runs of a configuration that differ
+(`run.repeats`) teach it, and `predict` gives the latent function, so the optimizer's front is
+the posterior mean at the observed points (plug-in noisy EHVI), not the noisy values.
 
 After fitting, predictions use a cached Cholesky factor instead of Pyro's forward (which
 refactors K on every call), so thousands of acquisition evaluations stay cheap, and
@@ -43,6 +46,9 @@ DTYPE = torch.float64
 JITTER = 1e-6
 VARIANCE_PRIOR = (2.0, 1.5)  # Gamma(concentration, rate) on the kernel variance (standardized y)
 NOISE_PRIOR = (-6.0, 2.0)  # LogNormal(loc, scale) on the noise variance
+# the fitted noise variance (standardized units) is kept inside these: above 1 the model would call
+# all of y's variance noise, below 1e-8 it adds nothing to JITTER
+NOISE_BOUNDS = (1e-8, 1.0)
 SPARSE_ABOVE = 160  # observations; more than this: hyperparameters from a subset, sparse posterior
 FIT_SUBSET = 100  # past SPARSE_ABOVE: the points whose exact MAP fit sets the hyperparameters
 INDUCING_POINTS = 256  # past SPARSE_ABOVE: inducing points of the sparse (VFE) posterior
@@ -252,7 +258,8 @@ class GPSurrogate:
             if torch.isfinite(block).any():
                 best = final[j * r + int(torch.argmin(torch.where(torch.isfinite(block), block, torch.inf)))]
                 values = best.exp().numpy()
-                hypers.append(GPHyperparameters(values[:d].copy(), float(values[d]), float(values[d + 1])))
+                noise = float(np.clip(values[d + 1], *NOISE_BOUNDS))
+                hypers.append(GPHyperparameters(values[:d].copy(), float(values[d]), noise))
             else:  # every start failed numerically: a safe, smooth model
                 hypers.append(GPHyperparameters(np.full(d, math.sqrt(d)), 1.0, 1e-2))
         return hypers
@@ -362,6 +369,14 @@ class GPSurrogate:
             self._LM = self._L @ L[0]  # (Luu L)^-1 = L^-1 Luu^-1
             inner_solved = torch.linalg.solve_triangular(L[0], self._inner_rhs.reshape(-1, 1), upper=False)
             self._alpha = torch.linalg.solve_triangular(self._LM.T, inner_solved, upper=True).reshape(-1)
+
+    @property
+    def noise_variance(self) -> float:
+        """The fitted observation noise variance in y's units (repeated runs of one configuration
+        that differ teach it; `predict` returns the latent function, without it)."""
+        if self.hyper is None:
+            raise CodesignError("GPSurrogate.noise_variance: call fit first")
+        return self.hyper.noise * self.y_std**2
 
     @property
     def sparse(self) -> bool:
