@@ -110,3 +110,25 @@ def test_combine_repeats_ignores_failed_runs_and_repeats_of_unfinished_trials():
 def test_run_repeats_is_checked(bad):
     with pytest.raises(CodesignError, match="run.repeats"):
         parse_config(config_dict(**{"run.repeats": bad}))
+
+
+def test_pareto_json_and_the_report_show_the_mean_and_the_spread(tmp_path, capsys):
+    import json
+
+    from codesign.cli import main
+    from codesign.report.html import repeats_table
+
+    config, trials, _ = run(tmp_path, repeats=3, trials=10)
+    front = pareto_trials(trials, config.objectives)
+    repeated = [t for t in front if t.metrics.get("repeats", 1) > 1]
+    assert repeated
+    assert main(["pareto", str(tmp_path / "s.sqlite"), "--json"]) == 0
+    shown = {row["number"]: row for row in json.loads(capsys.readouterr().out)["front"]}
+    for t in repeated:
+        assert shown[t.number]["repeats"] == t.metrics["repeats"]
+        assert shown[t.number]["values"]["accuracy"] == pytest.approx(t.values["accuracy"])
+        assert shown[t.number]["values_std"]["accuracy"] == pytest.approx(t.metrics["values_std"]["accuracy"])
+    table = repeats_table(front, config.objectives)
+    for t in repeated:
+        assert f"{t.values['accuracy']:.5g}" in table and f"{t.metrics['values_std']['accuracy']:.5g}" in table
+    assert repeats_table([t for t in front if t not in repeated], config.objectives) == ""

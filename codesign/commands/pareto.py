@@ -34,7 +34,9 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"objectives": objectives, "front": [
             {"number": t.number, "values": t.values, "params": t.params, "artifact_path": t.artifact_path,
-             "test_accuracy": (t.metrics or {}).get("test_accuracy"), "neurobench": neurobench_values(t)}
+             "test_accuracy": (t.metrics or {}).get("test_accuracy"), "neurobench": neurobench_values(t),
+             # run.repeats: values are the mean over the configuration's runs, with their spread
+             "repeats": (t.metrics or {}).get("repeats", 1), "values_std": (t.metrics or {}).get("values_std")}
             for t in front]}, indent=2))
         print_damaged(damaged)
         return 0

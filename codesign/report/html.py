@@ -196,6 +196,30 @@ def trial_table(trials, front, objectives: dict[str, str]) -> str:
     return "".join(out)
 
 
+def repeats_table(front, objectives: dict[str, str]) -> str:
+    """Front configurations run more than once (`run.repeats`): the mean the front uses, the
+    standard deviation and the range over the runs, per objective; empty when none was repeated."""
+    repeated = [t for t in front if (t.metrics or {}).get("repeats", 1) > 1]
+    if not repeated:
+        return ""
+    out = ['<h2 id="repeats">Repeated configurations on the front</h2><p class="meta">The front uses each '
+           'configuration\'s mean over its runs (each run trained with its own seed); the spread is over those runs.</p>',
+           '<table id="repeats-table" class="sortable"><thead><tr>']
+    headers = ["#", "runs", "trials"] + [f"{n} {part}" for n in objectives for part in ("mean", "std", "min - max")]
+    out += [f"<th>{html.escape(h)}</th>" for h in headers]
+    out.append("</tr></thead><tbody>")
+    for t in repeated:
+        m = t.metrics
+        cells = [_cell(t.number), _cell(m["repeats"]), _cell(", ".join(str(n) for n in m.get("repeat_numbers", [])))]
+        for name in objectives:
+            low, high = m.get("values_min", {}).get(name), m.get("values_max", {}).get(name)
+            cells += [_cell((t.values or {}).get(name)), _cell(m.get("values_std", {}).get(name)),
+                      _cell(None if low is None else f"{low:.5g} - {high:.5g}")]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
 def render_html(study, figures: dict[str, bytes], notes: dict[str, str], data: dict) -> str:
     from codesign.study.results import best_values
 
@@ -228,6 +252,7 @@ def render_html(study, figures: dict[str, bytes], notes: dict[str, str], data: d
     if "damaged" in notes:
         parts.append(f'<p class="note">Damaged rows {html.escape(notes["damaged"])}</p>')
     parts.append(trial_table(trials, front, objectives))
+    parts.append(repeats_table(front, objectives))
     parts.append("</body></html>")
     return "\n".join(parts)
 
