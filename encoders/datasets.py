@@ -197,9 +197,9 @@ DATASETS: dict[str, DatasetKind] = {
     "events": DatasetKind(_events_options, _events),
     "moving_dots": DatasetKind(_moving_dots_options, _moving_dots),
     "gestures": DatasetKind(_gestures_options, _gestures),
-    "moving_shapes": DatasetKind(_moving_shapes_options, _moving_shapes),
     "nmnist": DatasetKind(_nmnist_options, _nmnist),
     "dvs_gesture": DatasetKind(_dvs_gesture_options, _dvs_gesture),
+    "moving_shapes": DatasetKind(_moving_shapes_options, _moving_shapes),
 }
 DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 SPLIT_OPTIONS = ("max_samples", "seed", "test_fraction", "validation_fraction")

@@ -43,7 +43,7 @@ def all_y(dataset):
 
 def test_names():
     assert DATASET_NAMES == ("digits", "iris", "wine", "breast_cancer", "shd", "events", "moving_dots", "gestures", "nmnist",
-                             "dvs_gesture")
+                             "dvs_gesture", "moving_shapes")
 
 
 @pytest.mark.parametrize("name,samples,n_features,n_classes", [

@@ -26,7 +26,7 @@ def features(n=6, f=5, seed=0):
 
 
 def test_registry_names():
-    assert ENCODER_NAMES == ("rate", "latency", "delta", "population", "none")
+    assert ENCODER_NAMES == ("rate", "latency", "delta", "population", "none", "frames")
     for name in ENCODER_NAMES:
         assert isinstance(get_encoder(name), Encoder)
         assert get_encoder(name).name == name
@@ -70,6 +70,8 @@ def test_params_round_trip_through_json(name):
     rebuilt = get_encoder(name, **json.loads(json.dumps(encoder.params)))
     assert rebuilt.params == encoder.params
     x = np.random.default_rng(1).integers(0, 2, (3, 4, 7)) if name == "none" else features()
+    if name == "frames":  # integer grey-level frames
+        x = np.random.default_rng(1).integers(0, 256, (3, 4, 7))
     np.testing.assert_array_equal(encoder.encode(x, 7, seed=3), rebuilt.encode(x, 7, seed=3))
 
 
