@@ -185,7 +185,7 @@ def test_sdnn_sweep_exports_and_deploy_run_agrees_with_lava(tmp_path, capsys):
     assert main(["export", str(study_path), "--out", str(tmp_path / "deploy"), "--pick", "max-accuracy"]) == 0
     deployment = json.loads((tmp_path / "deploy" / "deployment.json").read_text())
     assert deployment["encoder"]["name"] == "frames" and deployment["lava"]["reset_interval"] is None
-    assert "Sigma value" in deployment["decision"]
+    assert "Sigma output's values" in deployment["decision"]
     capsys.readouterr()
     code = main(["deploy-run", str(tmp_path / "deploy"), "--json"])
     result = json.loads(capsys.readouterr().out)
