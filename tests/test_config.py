@@ -103,13 +103,25 @@ def test_unknown_section_and_file_errors(tmp_path):
         load_config(wrong)
 
 
-def test_shipped_examples_and_template_are_valid():
+def test_shipped_examples_and_template_are_valid(tmp_path, monkeypatch):
+    """Every example is valid; those that read the user's own data (NMNIST, DVS Gesture) are checked
+    in a folder where their relative paths exist, and refused, naming the path, where they do not."""
     from pathlib import Path
+
+    import tomllib
 
     from codesign.commands.init import TEMPLATE
 
     root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(tmp_path)
     for path in [TEMPLATE, *sorted((root / "examples").glob("*.toml"))]:
+        dataset = tomllib.loads(Path(path).read_text())["dataset"] if path != TEMPLATE else {}
+        user_paths = [dataset[key] for key in ("path", "test_path") if key in dataset]
+        if user_paths:
+            with pytest.raises(CodesignError, match=f"not found: '{user_paths[0]}'"):
+                load_config(path)
+            for folder in user_paths:
+                (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         config = load_config(path)
         assert build_space(config).names, path
 
