@@ -17,7 +17,7 @@ and conv vs dense fronts on the same task and budget.
    otherwise), fronts compared by hypervolume over a common reference point and by the best
    accuracy reachable within each energy budget.
 
-    .venv/bin/python benchmarks/bench_conv_gestures.py [--trials 24] [--seeds 2] [--conv-study S] [--dense-study S]
+    .venv/bin/python benchmarks/bench_conv_gestures.py [--trials 32] [--seeds 2] [--conv-study S] [--dense-study S]
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ RECIPE = {  # slayerPytorch DVS Gesture, scaled as the module docstring says
     "encoder": "none", "timesteps": 24, "trainer": "slayer",
     "slayer.conv_layers": 2, "slayer.conv_channels": 16, "slayer.kernel_size": 5, "slayer.conv_stride": 1,
     "slayer.pool": 2, "slayer.hidden_layers": 1, "slayer.hidden_size": 128, "slayer.learning_rate": 0.01,
-    "slayer.epochs": 6, "slayer.patience": 0,
+    "slayer.epochs": 8, "slayer.patience": 0,
     "weight_bits": 8, "vth": 80, "du": 1024, "dv": 123,
 }
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trials", type=int, default=24, help="trials of each sweep (conv and dense)")
+    parser.add_argument("--trials", type=int, default=32, help="trials of each sweep (conv and dense)")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=2, help="trial seeds for every re-run configuration")
@@ -62,7 +62,7 @@ def dense_config(config) -> dict:
     data = copy.deepcopy(config.data)
     data["study"]["name"] = data["study"]["name"] + "-dense"
     data["training"]["slayer"]["conv_layers"] = 0
-    for key in ("conv_channels", "kernel_size", "pool"):
+    for key in ("conv_channels", "channel_growth", "kernel_size", "pool"):
         data["training"]["slayer"].pop(key, None)
     return data
 
