@@ -63,6 +63,21 @@ def _format(exc: BaseException, tb, frames: int = _TRACEBACK_FRAMES) -> str:
     return head + "\n" + "".join(traceback.format_list(stack)).rstrip()
 
 
+def _receive(connection):
+    """A finished trial's ("ok" | "error", value) from its pipe, or None when the process died without sending one."""
+    try:
+        return connection.recv() if connection.poll() else None
+    except (EOFError, OSError):
+        return None
+    except Exception as exc:  # result arrived but cannot be unpickled here
+        return ("error", f"result of the trial could not be read: {describe_exception(exc)}")
+
+
+def _finished(key, message) -> Finished:
+    status, value = message
+    return Finished(key, value, None) if status == "ok" else Finished(key, None, value)
+
+
 def _death_message(exitcode: int | None) -> str:
     if exitcode is None:
         return "worker died (exit code unknown)"
@@ -270,20 +285,12 @@ class ProcessExecutor(Executor):
                 return []
 
     def _collect(self, job: _Job) -> None:
-        message = None
-        try:
-            if job.reader.poll():
-                message = job.reader.recv()
-        except (EOFError, OSError):
-            message = None
-        except Exception as exc:  # result arrived but cannot be unpickled here
-            message = ("error", f"result of the trial could not be read: {describe_exception(exc)}")
+        message = _receive(job.reader)
         if message is None:
             job.process.join(timeout=5)
             finished = Finished(job.key, None, _death_message(job.process.exitcode))
         else:
-            status, value = message
-            finished = Finished(job.key, value, None) if status == "ok" else Finished(job.key, None, value)
+            finished = _finished(job.key, message)
             self._exiting.append((job.process, time.monotonic() + _REAP_GRACE_S))
         job.reader.close()
         del self._jobs[job.key]
@@ -437,14 +444,7 @@ class WorkerPoolExecutor(Executor):
                 return []
 
     def _collect(self, worker: _Worker) -> None:
-        message = None
-        try:
-            if worker.conn.poll():
-                message = worker.conn.recv()
-        except (EOFError, OSError):
-            message = None
-        except Exception as exc:  # result arrived but cannot be unpickled here
-            message = ("error", f"result of the trial could not be read: {describe_exception(exc)}")
+        message = _receive(worker.conn)
         key, worker.key = worker.key, None
         if message is None:  # the worker died: its trial fails, a fresh worker takes the next one
             _kill_process_tree(worker.process)
@@ -452,8 +452,7 @@ class WorkerPoolExecutor(Executor):
             self._workers.remove(worker)
             self._done.append(Finished(key, None, _death_message(worker.process.exitcode)))
             return
-        status, value = message
-        self._done.append(Finished(key, value, None) if status == "ok" else Finished(key, None, value))
+        self._done.append(_finished(key, message))
 
     def shutdown(self, cancel: bool = True) -> None:
         self._closed = True
