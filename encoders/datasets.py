@@ -61,13 +61,6 @@ def _shd_options(*, path=None, test_path=None, timesteps: int = 100, duration_s:
     )
 
 
-def _shd(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
-    binning = {key: options[key] for key in ("timesteps", "duration_s", "n_units", "unit_pool")}
-    train = shd_source(options["path"], **binning)
-    test = options["test_path"]
-    return train, (shd_source(test, **binning) if test is not None else None)
-
-
 def _events_options(*, path=None, test_path=None, sensor_size=None, timesteps: int = 100,
                     duration: float | None = None, downsample: int = 1) -> dict:
     """Tonic-style structured events, one file per sample in a directory or one packed file."""
@@ -92,13 +85,6 @@ def _events_options(*, path=None, test_path=None, sensor_size=None, timesteps: i
     )
 
 
-def _events(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
-    binning = {key: options[key] for key in ("sensor_size", "downsample", "timesteps", "duration")}
-    train = events_source(options["path"], **binning)
-    test = options["test_path"]
-    return train, (events_source(test, **binning) if test is not None else None)
-
-
 def _moving_dots_options(*, n_samples: int = 512, size: int = 8, dims: int = 1, timesteps: int = 32,
                          noise_rate: float = 0.01, min_span: float = 0.5) -> dict:
     """Synthetic direction-of-motion task where only spike timing tells the classes apart."""
@@ -111,10 +97,6 @@ def _moving_dots_options(*, n_samples: int = 512, size: int = 8, dims: int = 1, 
         noise_rate=float_option("moving_dots", "noise_rate", noise_rate, 0.0, 1.0),
         min_span=float_option("moving_dots", "min_span", min_span, 0.0, 1.0),
     )
-
-
-def _moving_dots(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
-    return moving_dots_source(rng, **options), None
 
 
 def _nmnist_options(*, path=None, test_path=None, timesteps: int = 300, duration: float | None = 300_000.0,
@@ -132,12 +114,6 @@ def _nmnist_options(*, path=None, test_path=None, timesteps: int = 300, duration
     )
 
 
-def _nmnist(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
-    binning = {key: options[key] for key in ("timesteps", "duration", "downsample", "first_saccade_only")}
-    test = options["test_path"]
-    return nmnist_source(options["path"], **binning), (nmnist_source(test, **binning) if test is not None else None)
-
-
 def _dvs_gesture_options(*, path=None, test_path=None, timesteps: int = 300, duration: float | None = 1_450_000.0,
                          downsample: int = 4) -> dict:
     """DVS Gesture in tonic's layout: ibmGestureTrain/ (and ibmGestureTest/ as test_path) of user*/<label>.npy."""
@@ -151,13 +127,6 @@ def _dvs_gesture_options(*, path=None, test_path=None, timesteps: int = 300, dur
     )
 
 
-def _dvs_gesture(rng: np.random.Generator, options: dict) -> tuple[Source, Source | None]:
-    binning = {key: options[key] for key in ("timesteps", "duration", "downsample")}
-    test = options["test_path"]
-    return (dvs_gesture_source(options["path"], **binning),
-            dvs_gesture_source(test, **binning) if test is not None else None)
-
-
 def _gestures_options(*, n_samples: int = 640, size: int = 32, timesteps: int = 24, noise_rate: float = 0.002,
                       downsample: int = 2) -> dict:
     """Generated event-camera gestures: 2 shapes x 4 directions on a 2-polarity sensor (see encoders.gestures)."""
@@ -168,10 +137,6 @@ def _gestures_options(*, n_samples: int = 640, size: int = 32, timesteps: int = 
         noise_rate=float_option("gestures", "noise_rate", noise_rate, 0.0, 1.0),
         downsample=int_option("gestures", "downsample", downsample, 1, 64),
     )
-
-
-def _gestures(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
-    return gestures_source(rng, **options), None
 
 
 def _moving_shapes_options(*, n_samples: int = 600, size: int = 16, timesteps: int = 16, speed: float = 0.3,
@@ -187,19 +152,34 @@ def _moving_shapes_options(*, n_samples: int = 600, size: int = 16, timesteps: i
     )
 
 
-def _moving_shapes(rng: np.random.Generator, options: dict) -> tuple[Source, None]:
-    return moving_shapes_source(rng, **options), None
+def _from_files(make_source: Callable[..., Source], options: Callable[..., dict]) -> DatasetKind:
+    """A dataset read from the user's files: `path` (and `test_path`, the fixed test split when given),
+    both read by `make_source` with the remaining (binning) options."""
+    def load(rng: np.random.Generator, checked: dict) -> tuple[Source, Source | None]:
+        binning = {key: value for key, value in checked.items() if key not in ("path", "test_path")}
+        test = checked["test_path"]
+        return make_source(checked["path"], **binning), (make_source(test, **binning) if test is not None else None)
+
+    return DatasetKind(options, load)
+
+
+def _generated(make_source: Callable[..., Source], options: Callable[..., dict]) -> DatasetKind:
+    """A dataset the code generates from the seeded `rng` and its options."""
+    def load(rng: np.random.Generator, checked: dict) -> tuple[Source, None]:
+        return make_source(rng, **checked), None
+
+    return DatasetKind(options, load)
 
 
 DATASETS: dict[str, DatasetKind] = {
     **{name: _tabular(name) for name in TABULAR_DATASETS},
-    "shd": DatasetKind(_shd_options, _shd),
-    "events": DatasetKind(_events_options, _events),
-    "moving_dots": DatasetKind(_moving_dots_options, _moving_dots),
-    "gestures": DatasetKind(_gestures_options, _gestures),
-    "nmnist": DatasetKind(_nmnist_options, _nmnist),
-    "dvs_gesture": DatasetKind(_dvs_gesture_options, _dvs_gesture),
-    "moving_shapes": DatasetKind(_moving_shapes_options, _moving_shapes),
+    "shd": _from_files(shd_source, _shd_options),
+    "events": _from_files(events_source, _events_options),
+    "moving_dots": _generated(moving_dots_source, _moving_dots_options),
+    "gestures": _generated(gestures_source, _gestures_options),
+    "nmnist": _from_files(nmnist_source, _nmnist_options),
+    "dvs_gesture": _from_files(dvs_gesture_source, _dvs_gesture_options),
+    "moving_shapes": _generated(moving_shapes_source, _moving_shapes_options),
 }
 DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 SPLIT_OPTIONS = ("max_samples", "seed", "test_fraction", "validation_fraction")
