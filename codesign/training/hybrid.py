@@ -1,23 +1,26 @@
 """HYBRID: train an ANN on firing rates, convert it to the spiking network, fine-tune with spikes.
 
-1. ANN: bias-free Conv2d+ReLU (+ AvgPool2d) and Linear+ReLU layers in the trial's
+1. ANN: Conv2d+BatchNorm2d+ReLU (+ AvgPool2d) and bias-free Linear+ReLU layers in the trial's
    `Architecture`, on each channel's firing rate (the spike tensor's mean over time, as a
    (C, H, W) map for conv layers), so the ANN sees exactly the information the SNN gets.
-   No batch-norm: folding one leaves a per-channel shift that needs a neuron bias, and
-   lava-dl's CUBA blocks train none, so fine-tuning could not keep it.
-2. Conversion with threshold balancing (data-based normalization): lambda_l = the
+2. Batch-norm folding: y = s * conv(x) + b with s = gamma / sqrt(var + eps) per channel and
+   b = beta - mean * s, i.e. conv weights scaled by s and a per-channel bias b (the spiking
+   conv neurons carry it as their bias: `quantize.ChannelBias`, exported as netx `bias`).
+3. Conversion with threshold balancing (data-based normalization): lambda_l = the
    `percentile`-th percentile of layer l's positive ANN activations on the training set
    (lambda_0 = 1: input rates are already in [0, 1]); the spiking weights are
    W_l * lambda_{l-1} / lambda_l * threshold * current_decay (`units.current_gain`), so layer
-   l fires at about activation / lambda_l spikes per step. An average pool becomes lava-dl's
-   sum pool with the one weight 1 / k**2 * lambda_{l-1} / lambda_l * gain. This is exact in the rate limit
-   for integrate-and-fire neurons (du = 4096, dv = 0); voltage leak (dv > 0) and reset to
-   zero make spiking rates lower, which fine-tuning corrects.
-3. Fine-tuning: the converted weights load into the same lava-dl blocks SLAYER trains
+   l fires at about activation / lambda_l spikes per step. The bias enters the voltage directly
+   (not through the current), so it becomes b_l / lambda_l * threshold. An average pool becomes
+   lava-dl's sum pool with the one weight 1 / k**2 * lambda_{l-1} / lambda_l * gain. This is exact
+   in the rate limit for integrate-and-fire neurons (du = 4096, dv = 0); voltage leak (dv > 0)
+   and reset to zero make spiking rates lower, which fine-tuning corrects.
+4. Fine-tuning: the converted weights and biases load into the same lava-dl blocks SLAYER trains
    (quantization-aware at the trial's weight bits, same export), for `finetune_epochs`.
 
 Conversion alone keeps the ANN's validation accuracy within 0.05 at generous timesteps
-(T >= 64, du = 4096, dv = 0, 8-bit weights) on sklearn digits: see tests/test_hybrid.py.
+(T >= 64, du = 4096, dv = 0, 8-bit weights) on sklearn digits, dense and as 1x8x8 images
+through a batch-normed conv layer: see tests/test_hybrid.py.
 """
 
 from __future__ import annotations
@@ -62,15 +65,17 @@ class HybridTrainer(Trainer):
 
         architecture = self.architecture(params, data)
         ann = train_ann(architecture, params, data, context)
-        weights = convert(ann, rates(data.train_spikes, architecture), params["percentile"], hardware.vth, hardware.du)
+        weights, biases = convert(ann, rates(data.train_spikes, architecture), params["percentile"], hardware.vth,
+                                  hardware.du)
         model = SpikingModel(
             architecture,
             hardware,
             delay_cap=hardware.max_delay if params["learn_delays"] else 0,
             tau_grad=params["tau_grad"],
             scale_grad=params["scale_grad"],
+            conv_bias=True,
         )
-        model.set_float_weights(weights)
+        model.set_float_weights(weights, biases)
         model.to(context.device)
         converted, output_spikes = float_accuracy(model, data.validation_spikes, data.validation_labels, context.device)
         context.history.append({
@@ -109,7 +114,8 @@ def rates(spikes: np.ndarray, architecture=None) -> np.ndarray:
 
 
 def build_ann(architecture):
-    """Bias-free layers mirroring the spiking model's (no bias: the converted SNN has none)."""
+    """Layers mirroring the spiking model's: batch-normed convs (folded into weights and a per-channel
+    neuron bias at conversion), bias-free dense layers (their spiking neurons have no bias)."""
     import torch
 
     from codesign.training.architecture import Architecture
@@ -120,7 +126,8 @@ def build_ann(architecture):
     layers = []
     for conv in architecture.convs:
         layers += [torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel, stride=conv.stride,
-                                   padding=conv.padding, bias=False), torch.nn.ReLU()]
+                                   padding=conv.padding, bias=False),
+                   torch.nn.BatchNorm2d(conv.out_channels), torch.nn.ReLU()]
         if conv.pool > 1:
             layers.append(torch.nn.AvgPool2d(conv.pool))
     if architecture.convs:
@@ -179,31 +186,54 @@ def train_ann(architecture, params: dict, data: TrainingData, context: FitContex
     return ann
 
 
-def convert(ann, train_rates: np.ndarray, percentile: float, vth: int, du: int) -> list:
-    """Threshold balancing: float spiking weights per layer, conv (out, in, kH, kW), dense (out, in),
-    and a pool's single weight (see the module docstring)."""
+def fold_batch_norm(conv, norm) -> tuple[np.ndarray, np.ndarray]:
+    """An eval-mode BatchNorm2d after a bias-free Conv2d as (scaled conv weights, per-channel bias)."""
     import torch
 
-    from codesign.training.units import current_gain
+    scale = (norm.weight / torch.sqrt(norm.running_var + norm.eps)).detach().cpu().numpy().astype(np.float64)
+    shift = norm.bias.detach().cpu().numpy().astype(np.float64) - norm.running_mean.detach().cpu().numpy() * scale
+    weight = conv.weight.detach().cpu().numpy().astype(np.float64) * scale[:, None, None, None]
+    return weight, shift
 
-    gain = current_gain(vth, du)
-    weights, previous_scale = [], 1.0
+
+def convert(ann, train_rates: np.ndarray, percentile: float, vth: int, du: int) -> tuple[list, list]:
+    """Threshold balancing: float spiking weights per layer, conv (out, in, kH, kW), dense (out, in),
+    and a pool's single weight, and each layer's per-channel bias in voltage units (None where the
+    layer has none); see the module docstring."""
+    import torch
+
+    from codesign.training.units import current_gain, threshold_from_chip
+
+    gain, threshold = current_gain(vth, du), threshold_from_chip(vth)
+    weights, biases, previous_scale = [], [], 1.0
     activation = torch.as_tensor(train_rates, device=next(ann.parameters()).device)
     modules = list(ann)
+    ann.eval()
     with torch.no_grad():
         for index, module in enumerate(modules):
+            if isinstance(module, (torch.nn.BatchNorm2d, torch.nn.ReLU)):
+                continue  # applied with the layer they follow
             activation = module(activation)
-            if not isinstance(module, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.AvgPool2d)):
+            if isinstance(module, torch.nn.Flatten):
                 continue
-            if index + 1 < len(modules) and isinstance(modules[index + 1], torch.nn.ReLU):
-                activation = torch.relu(activation)  # balance on what the next layer sees (ReLU applied below too)
+            following = modules[index + 1:index + 3] + [None, None]
+            norm = following[0] if isinstance(following[0], torch.nn.BatchNorm2d) else None
+            if norm is not None:
+                activation = norm(activation)
+            if isinstance(following[1 if norm is not None else 0], torch.nn.ReLU):
+                activation = torch.relu(activation)  # balance on what the next layer sees
             positive = activation[activation > 0].cpu().numpy()
             scale = float(np.percentile(positive, percentile)) if positive.size else 1.0
             scale = scale if scale > 0 else 1.0
+            bias = None
             if isinstance(module, torch.nn.AvgPool2d):
                 weight = np.float64(1.0 / module.kernel_size**2)
+            elif norm is not None:
+                weight, shift = fold_batch_norm(module, norm)
+                bias = shift / scale * threshold
             else:
                 weight = module.weight.cpu().numpy().astype(np.float64)
             weights.append(weight * previous_scale / scale * gain)
+            biases.append(bias)
             previous_scale = scale
-    return weights
+    return weights, biases

@@ -13,6 +13,7 @@ weights to integer multiples `m * 2**j` (netx integer units, float weight = that
 
 `Network.from_netx` then re-derives at most `b` weight bits from the exported integers.
 Gradients pass straight through the rounding (as in lava-dl's own quantizer).
+`ChannelBias` does the same for a neuron bias on the chip's 13-bit mantissa grid.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import math
 
 import torch
 
-from codesign.training.units import WEIGHT_SCALE
+from codesign.training.units import THRESHOLD_SCALE, WEIGHT_SCALE
 
 NETX_WEIGHT_MIN, NETX_WEIGHT_MAX = -256, 254  # netx clips mixed-sign weights to this range
+BIAS_MANTISSA_MIN, BIAS_MANTISSA_MAX = -4096, 4095  # Loihi's signed 13-bit bias mantissa (every profile)
 
 
 def mantissa_range(weight_bits: int) -> tuple[int, int]:
@@ -79,3 +81,29 @@ class WeightQuantizer:
 
     def __repr__(self) -> str:
         return f"WeightQuantizer(weight_bits={self.weight_bits})"
+
+
+class ChannelBias(torch.nn.Module):
+    """A learnable per-channel neuron bias on the chip's grid, in a lava-dl neuron's `norm` slot.
+
+    Float units are lava-dl's voltage units (threshold 1.0 == vThMant 64); the chip adds
+    `bias_mant << 6` per step with bias_mant = float * 64 (`units.THRESHOLD_SCALE`), so training
+    rounds to that grid (gradients pass straight through). `bias` is what lava-dl's
+    `export_hdf5` writes: the integer mantissas, as its own batch-norm modules do.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.value = torch.nn.Parameter(torch.zeros(channels))
+
+    def quantized(self) -> torch.Tensor:
+        mantissa = _RoundStraightThrough.apply(self.value * THRESHOLD_SCALE).clamp(BIAS_MANTISSA_MIN, BIAS_MANTISSA_MAX)
+        return mantissa / THRESHOLD_SCALE
+
+    @property
+    def bias(self) -> torch.Tensor:
+        return (self.quantized() * THRESHOLD_SCALE).detach()
+
+    def forward(self, current: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (current.ndim - 2)  # (batch, channel, [H, W,] time)
+        return current + self.quantized().view(shape)

@@ -5,6 +5,9 @@ Hardware hyperparameters apply during training: neuron threshold and decays come
 trial (via `units`), every synapse quantizes through `WeightQuantizer(weight_bits)`, and
 learnable axonal delays (hidden blocks only) are clamped to min(max_delay, chip delay_max).
 Export is lava-dl's own `block.export_hdf5`, so the netx file is what lava-dl would write.
+Conv neurons can carry a per-channel bias (`conv_bias`, for HYBRID's folded batch-norm): it sits
+in the CUBA neuron's `norm` slot, which lava-dl applies to the current before the voltage
+integrates it (Lava adds `bias_mant << 6` to v each step: the same thing) and exports as `bias`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from codesign.training.architecture import Architecture  # noqa: E402
 from codesign.training.base import FitContext, TrainingDiverged, TrainingPruned  # noqa: E402
 from codesign.training.evaluate import predict_from_counts  # noqa: E402
 from codesign.training.hardware import HardwareParams  # noqa: E402
-from codesign.training.quantize import WeightQuantizer  # noqa: E402
+from codesign.training.quantize import ChannelBias, WeightQuantizer  # noqa: E402
 from codesign.training.units import current_gain, slayer_neuron_params  # noqa: E402
 
 EVAL_BATCH = 512
@@ -45,6 +48,7 @@ class SpikingModel(torch.nn.Module):
         tau_grad: float = 1.0,
         scale_grad: float = 1.0,
         weight_scale: float = 1.0,
+        conv_bias: bool = False,
     ):
         super().__init__()
         if not isinstance(architecture, Architecture):
@@ -61,6 +65,8 @@ class SpikingModel(torch.nn.Module):
                 neuron, conv.in_channels, conv.out_channels, conv.kernel, stride=conv.stride, padding=conv.padding,
                 weight_scale=weight_scale, weight_norm=False, pre_hook_fx=self.quantizer,
             ))
+            if conv_bias:
+                blocks[-1].neuron.norm = ChannelBias(conv.out_channels)
             if conv.pool > 1:  # sum pooling, rate preserving in the rate limit (see units.current_gain)
                 blocks.append(slayer.block.cuba.Pool(
                     neuron, conv.pool, weight_scale=current_gain(hardware.vth, hardware.du), weight_norm=False,
@@ -112,14 +118,20 @@ class SpikingModel(torch.nn.Module):
         delays = sum(self.delay_cap for block in self.layers if getattr(block, "delay", None) is not None)
         return len(self.layers) + delays
 
-    def set_float_weights(self, weights: list[np.ndarray]) -> None:
+    def set_float_weights(self, weights: list[np.ndarray], biases: list[np.ndarray | None] | None = None) -> None:
         """Load float weights per layer (slayer units: integer weight / 64; conv (out, in, kH, kW), dense
-        (out, in), pool a scalar), e.g. from ANN conversion."""
+        (out, in), pool a scalar), e.g. from ANN conversion, and per-channel biases (lava-dl voltage
+        units) where a layer has a `ChannelBias`."""
         with torch.no_grad():
-            for block, weight in zip(self.layers, weights):
+            for index, (block, weight) in enumerate(zip(self.layers, weights)):
                 target = block.synapse.weight
                 value = torch.as_tensor(np.asarray(weight), dtype=target.dtype)
                 target.copy_(value.expand(target.shape) if value.ndim == 0 else value.reshape(target.shape))
+                bias = None if biases is None else biases[index]
+                if bias is not None:
+                    if not isinstance(block.neuron.norm, ChannelBias):
+                        raise ValueError(f"layer {index} has no bias to set (build the model with conv_bias=True)")
+                    block.neuron.norm.value.copy_(torch.as_tensor(np.asarray(bias), dtype=target.dtype))
 
     def export_netx(self, path: Path) -> Path:
         """Write the netx HDF5 file with lava-dl's `export_hdf5`, atomically."""
