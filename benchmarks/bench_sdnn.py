@@ -120,8 +120,10 @@ def speed_case(args) -> int:
     mismatches = sum(int((mine[0] != lava).sum()) for mine, lava in zip(ours.layers, theirs))
     silent = [index for index, layer in enumerate(ours.layers) if not np.any(layer[0])]
     sent = [int((layer[0] != 0).sum()) for layer in ours.layers]
+    import numba
+
     print(f"PilotNet SDNN shape {list(network.shape)}, {args.input} input, delta threshold {args.threshold}, "
-          f"{args.timesteps} steps; messages per layer (sample 0): {sent}")
+          f"{args.timesteps} steps, {numba.get_num_threads()} numba threads; messages per layer (sample 0): {sent}")
     print_table(
         "numba core vs Lava 0.10 sigma-delta (fixed_pt), per sample",
         ["simulator", "time per sample (s)", "ratio", "messages differing from Lava"],

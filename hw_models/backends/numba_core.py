@@ -667,19 +667,33 @@ def _record_spikes(recorded, record_off, fired, neuron_off, n_out, t):
 (
     G_N_IN, G_N_OUT, G_SYNAPSE, G_W_OFF, G_NEURON_OFF, G_COL_OFF, G_TABLE_OFF, G_LEFT_SHIFT, G_RIGHT_SHIFT,
     G_ROLE, G_VTH, G_IN_SHIFT, G_STATE_EXP, G_RELU, G_CUM_ERROR, G_SOURCE_BINARY, G_RECORD_OFF, G_RING_OFF,
-) = range(18)
-N_GRADED_PARAMS = 18
+    G_RING_SLOTS, G_CONV_PIXELS, G_CONV_PIXEL_SLOTS, G_CONV_GROUP_OUT, G_CONV_GROUP_SLOTS,
+) = range(23)
+N_GRADED_PARAMS = 23
+CONV_BLOCK = 64  # a conv group of more than CONV_BLOCK / 4 channels is padded to a multiple of this (see PackedGraded)
 ROLE_DELTA, ROLE_SIGMA_DELTA, ROLE_SIGMA = 0, 1, 2
 ROLE_CODES = {"delta": ROLE_DELTA, "sigma_delta": ROLE_SIGMA_DELTA, "sigma": ROLE_SIGMA}
 
 
 @dataclass(frozen=True)
 class PackedGraded:
+    """The graded kernel's arrays. Sums are int32 that wrap: Lava wraps a dense sum to 32 bits and a conv
+    sum to 24, and a sum taken modulo 2**32 is the exact sum modulo 2**32 (and so modulo 2**24); int32
+    lanes are twice as many per vector as int64 and multiply natively (AVX2 has no 64-bit multiply).
+
+    A conv accumulates channels-last (output pixel, output channel), so an input message adds, per
+    kernel tap that reaches a pixel, one contiguous vector of its group's output-channel weights. A
+    group's channels are padded with zero weights to a multiple of CONV_BLOCK (unless it has only a
+    few): the kernel then adds vectors of a length known when it is compiled, which the compiler turns
+    into whole SIMD adds; at another length, a short loop is compiled to scalar code, slower than
+    adding the zero lanes."""
+
     params: np.ndarray  # (n_layers, N_GRADED_PARAMS) int64
-    weights: np.ndarray  # dense effective weights, each layer's transposed to (in, out), int64
-    table_starts: np.ndarray
-    table_targets: np.ndarray
-    table_weights: np.ndarray
+    weights: np.ndarray  # dense effective weights, each layer's transposed to (in, out), int32 (wrapped)
+    tap_starts: np.ndarray  # per conv input (c, y, x): its first tap; one end after the last input
+    tap_targets: np.ndarray  # per tap: its ring slot (pixel * pixel slots + the group's first slot)
+    tap_weights: np.ndarray  # per tap: where its weight vector (one per output channel of the group) starts
+    conv_weights: np.ndarray  # the conv weight vectors, (in channel, ky, kx, padded out channel of the group), int32
     column_synapses: np.ndarray
     bias: np.ndarray  # per neuron: int32(bias << (spike_exp + state_exp))
     n_neurons: int
@@ -690,29 +704,71 @@ def _wrap32_array(values: np.ndarray) -> np.ndarray:
     return ((values.astype(np.int64) + 2**31) % 2**32) - 2**31
 
 
+def _group_slots(layer: ConvLayer) -> int:
+    """A conv group's ring slots: its output channels, padded to whole blocks unless it has only a few."""
+    per_group = layer.weights.shape[0] // layer.groups
+    return -(-per_group // CONV_BLOCK) * CONV_BLOCK if 4 * per_group > CONV_BLOCK else per_group
+
+
+def _conv_taps(layer: ConvLayer, vector_off: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The conv as channels-last fan-out: per input (c, y, x), the output pixels its kernel taps reach.
+
+    Input (c, y, x) reaches output pixel (i, j) through tap (ky, kx) when y = i * stride_y - pad_y +
+    ky * dil_y (same for x); there it adds weights[o, c - group * group_in, ky, kx] to every output
+    channel o of c's group. Returns (starts per input + end, ring target, weight-vector offset, vectors)."""
+    out_channels, group_in, k_h, k_w = layer.weights.shape
+    channels, height, width = layer.in_shape
+    _, out_h, out_w = layer.out_shape
+    per_group = out_channels // layer.groups
+    group_slots = _group_slots(layer)
+    raw = _wrap32_array(np.asarray(layer.weights)).reshape(layer.groups, per_group, group_in, k_h, k_w)
+    group_of = np.arange(channels) // group_in
+    vectors = raw[group_of, :, np.arange(channels) % group_in]  # (channels, per_group, k_h, k_w)
+    vectors = vectors.transpose(0, 2, 3, 1)  # (channels, k_h, k_w, per_group)
+    nonzero = np.any(vectors != 0, axis=3)
+    vectors = np.pad(vectors, [(0, 0)] * 3 + [(0, group_slots - per_group)])
+    c, ky, kx, i, j = np.meshgrid(np.arange(channels), np.arange(k_h), np.arange(k_w), np.arange(out_h), np.arange(out_w), indexing="ij")
+    y = i * layer.stride[0] - layer.padding[0] + ky * layer.dilation[0]
+    x = j * layer.stride[1] - layer.padding[1] + kx * layer.dilation[1]
+    keep = (y >= 0) & (y < height) & (x >= 0) & (x < width) & nonzero[c, ky, kx]
+    source = ((c * height + y) * width + x)[keep]
+    target = ((i * out_w + j) * layer.groups * group_slots + group_of[c] * group_slots)[keep]
+    vector = (vector_off + ((c * k_h + ky) * k_w + kx) * group_slots)[keep]
+    order = np.lexsort((target, source))
+    starts = np.searchsorted(source[order], np.arange(layer.n_in + 1))
+    return starts, target[order], vector[order], vectors.ravel()
+
+
 def pack_graded(network: Network, record_layers: bool) -> PackedGraded:
     n_layers = len(network.layers)
     params = np.zeros((n_layers, N_GRADED_PARAMS), dtype=np.int64)
-    weights, col_syn, biases, starts, targets, entries = [], [], [], [], [], []
-    w_off = neuron_off = col_off = record_off = start_off = entry_off = ring_off = 0
+    weights, col_syn, biases, starts, targets, taps, vectors = [], [], [], [], [], [], []
+    w_off = neuron_off = col_off = record_off = start_off = tap_off = vector_off = ring_off = 0
     source_bits = network.message_bits()
     for index, layer in enumerate(network.layers):
         model = layer.sigma_delta
         synapse, layer_w_off, table_off, left, right = SYNAPSE_DRIVE, 0, 0, 0, 0
+        ring_slots, pixels, pixel_slots, group_out, group_slots = layer.n_out, 0, 0, 0, 0
         if isinstance(layer, DenseLayer):
             synapse = SYNAPSE_DENSE
-            weights.append(layer.effective_weights().astype(np.int64).T.ravel())
+            weights.append(_wrap32_array(layer.effective_weights().astype(np.int64).T.ravel()))
             layer_w_off, w_off = w_off, w_off + layer.weights.size
             left, right = max(layer.weight_exponent, 0), max(-layer.weight_exponent, 0)
         elif isinstance(layer, ConvLayer):
             synapse = SYNAPSE_TABLE
-            layer_starts, layer_targets, layer_weights = layer.synapse_table()
-            starts.append(layer_starts[:-1] + entry_off)
+            layer_starts, layer_targets, layer_taps, layer_vectors = _conv_taps(layer, vector_off)
+            starts.append(layer_starts[:-1] + tap_off)
             targets.append(layer_targets)
-            entries.append(layer_weights)
+            taps.append(layer_taps)
+            vectors.append(layer_vectors)
             table_off = start_off
             start_off += layer.n_in
-            entry_off += layer_targets.size
+            tap_off += layer_targets.size
+            vector_off += layer_vectors.size
+            pixels = layer.out_shape[1] * layer.out_shape[2]
+            group_out, group_slots = layer.out_shape[0] // layer.groups, _group_slots(layer)
+            pixel_slots = layer.groups * group_slots
+            ring_slots = pixels * pixel_slots
         synapses, _ = layer.fan_out()
         col_syn.append(synapses)
         bias = np.zeros(layer.n_out, dtype=np.int64) if isinstance(layer, InputLayer) else layer.neuron_bias.astype(np.int64)
@@ -722,20 +778,21 @@ def pack_graded(network: Network, record_layers: bool) -> PackedGraded:
             layer.n_in, layer.n_out, synapse, layer_w_off, neuron_off, col_off, table_off, left, right,
             ROLE_CODES[model.role], layer.vth << model.scale_exp, model.scale_exp, model.state_exp,
             int(model.activation == "relu"), int(model.cum_error), int(source_bits[index] == 0),
-            record_off if records else -1, ring_off,
+            record_off if records else -1, ring_off, ring_slots, pixels, pixel_slots, group_out, group_slots,
         )
         neuron_off += layer.n_out
         col_off += layer.n_in
-        ring_off += 2 * layer.n_out
+        ring_off += 2 * ring_slots  # this step's sums and the next's
         if records:
             record_off += layer.n_out
-    empty = np.zeros(0, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int32)
     return PackedGraded(
         params=params,
-        weights=np.concatenate(weights) if weights else empty,
-        table_starts=np.concatenate(starts + [np.array([entry_off], dtype=np.int64)]).astype(np.int64),
-        table_targets=np.concatenate(targets).astype(np.int32) if targets else empty.astype(np.int32),  # int32: half the scatter's reads
-        table_weights=np.concatenate(entries).astype(np.int32) if entries else empty.astype(np.int32),
+        weights=np.concatenate(weights).astype(np.int32) if weights else empty,
+        tap_starts=np.concatenate(starts + [np.array([tap_off], dtype=np.int64)]).astype(np.int64),
+        tap_targets=np.concatenate(targets).astype(np.int64) if targets else empty.astype(np.int64),
+        tap_weights=np.concatenate(taps).astype(np.int64) if taps else empty.astype(np.int64),
+        conv_weights=np.concatenate(vectors).astype(np.int32) if vectors else empty,
         column_synapses=np.concatenate(col_syn).astype(np.int64),
         bias=np.concatenate(biases).astype(np.int64),
         n_neurons=neuron_off,
@@ -749,12 +806,14 @@ def _simulate_graded(network: Network, inputs: np.ndarray, record_layers: bool, 
         cache[key] = pack_graded(network, record_layers)
     packed = cache[key]
     batch, _, steps = inputs.shape
-    recorded = np.zeros((batch, packed.record_size, steps), dtype=np.int32)
+    # the kernel reads and writes one step at a time: time-major arrays keep each step's values together
+    by_step = np.zeros((batch, steps, packed.record_size), dtype=np.int32)
     counts = np.zeros((batch, packed.params.shape[0], N_COUNTS), dtype=np.int64)
     _run_graded_batch(
-        np.ascontiguousarray(inputs, dtype=np.int64), packed.params, packed.weights, packed.table_starts, packed.table_targets,
-        packed.table_weights, packed.column_synapses, packed.bias, packed.n_neurons, recorded, counts,
+        np.ascontiguousarray(np.asarray(inputs, dtype=np.int64).transpose(0, 2, 1)), packed.params, packed.weights, packed.tap_starts, packed.tap_targets,
+        packed.tap_weights, packed.conv_weights, packed.column_synapses, packed.bias, packed.n_neurons, by_step, counts,
     )
+    recorded = np.ascontiguousarray(by_step.transpose(0, 2, 1))
     layers = None
     if record_layers:
         bounds = np.cumsum([0] + [layer.n_out for layer in network.layers])
@@ -769,11 +828,24 @@ def _simulate_graded(network: Network, inputs: np.ndarray, record_layers: bool, 
 
 
 @numba.njit(cache=True, parallel=True)
-def _run_graded_batch(inputs, params, weights, table_starts, table_targets, table_weights, column_synapses, bias, n_neurons, recorded, counts):
+def _run_graded_batch(inputs, params, weights, tap_starts, tap_targets, tap_weights, conv_weights, column_synapses, bias, n_neurons, recorded, counts):
     for b in numba.prange(inputs.shape[0]):
         _run_graded_sample(
-            inputs[b], params, weights, table_starts, table_targets, table_weights, column_synapses, bias, n_neurons, recorded[b], counts[b]
+            inputs[b], params, weights, tap_starts, tap_targets, tap_weights, conv_weights, column_synapses, bias, n_neurons, recorded[b], counts[b]
         )
+
+
+@numba.njit(cache=True, inline="always")
+def _scatter_conv(width, ring, due, active, values, n_active, base, tap_starts, tap_targets, tap_weights, conv_weights):
+    """Each listed message times its taps' weight vectors (width lanes each), added to the ring."""
+    for k in range(n_active):
+        source = base + active[k]
+        value = values[k]
+        for tap in range(tap_starts[source], tap_starts[source + 1]):
+            target = np.uint64(due + tap_targets[tap])  # unsigned: no negative-index check, so it vectorizes
+            vector = np.uint64(tap_weights[tap])
+            for lane in range(np.uint64(width)):
+                ring[target + lane] += conv_weights[vector + lane] * value
 
 
 @numba.njit(cache=True, inline="always")
@@ -782,112 +854,172 @@ def _abs32(x):
     return _wrap32(-x if x < 0 else x)
 
 
+@numba.njit(cache=True, inline="always")
+def _graded_neuron(a_in, idx, role, vth, in_shift, state_exp, relu_floor, cum_mask, sigma, act, residue, error, bias):
+    """One neuron-step of a Delta, SigmaDelta or Sigma neuron: (its message, whether the step was active).
+
+    Branch-free but for the role (a constant where it is called): about half the neurons of a busy
+    layer send, at random, so branches on the data would mispredict. relu_floor is 0 with ReLU, else
+    -2**31 (no int32 lies below it); cum_mask is -1 with cum_error, else 0, which keeps error at 0, so
+    the accumulated error is the delta itself."""
+    if role == ROLE_SIGMA:
+        total = _wrap32(a_in + sigma[idx])
+        sigma[idx] = total
+        return total, a_in != 0
+    if role == ROLE_DELTA:
+        new_act = _wrap32(a_in << in_shift)
+    else:
+        total = _wrap32(a_in + sigma[idx])
+        sigma[idx] = total
+        new_act = max(_wrap32(total + bias[idx]), relu_floor)
+    old_act = np.int64(act[idx])
+    old_residue = np.int64(residue[idx])
+    busy = (a_in != 0) | (old_residue != 0) | (new_act != old_act)
+    delta = _wrap32(_wrap32(new_act - old_act) + old_residue)
+    accumulated = _wrap32(error[idx] + delta)
+    spike = delta if _abs32(accumulated) >= vth else 0
+    error[idx] = (0 if spike != 0 else accumulated) & cum_mask
+    residue[idx] = _wrap32(delta - spike)
+    act[idx] = new_act
+    return spike >> state_exp, busy
+
+
+@numba.njit(cache=True, inline="always")
+def _graded_layer(
+    role, a_in, n_out, vth, in_shift, state_exp, relu_floor, cum_mask, sigma, act, residue, error, bias, messages, next_active, next_values, next_binary
+):
+    """A layer's neuron-steps (state arrays: the layer's views): writes each message, lists the non-zero
+    ones for the next layer (binary where it takes binary spikes); returns (messages sent, active
+    neuron-steps). Neither loop branches on the data."""
+    n_busy = 0
+    for n in range(n_out):
+        message, busy = _graded_neuron(a_in[n], n, role, vth, in_shift, state_exp, relu_floor, cum_mask, sigma, act, residue, error, bias)
+        messages[n] = message
+        n_busy += busy
+    n_next = 0
+    for n in range(n_out):  # written always, kept when non-zero: no branch to mispredict on half-active layers
+        message = messages[n]
+        next_active[n_next] = n
+        next_values[n_next] = 1 if next_binary else message
+        n_next += message != 0
+    return n_next, n_busy
+
+
 @numba.njit(cache=True)
-def _run_graded_sample(inputs, params, weights, table_starts, table_targets, table_weights, column_synapses, bias, n_neurons, recorded, counts):
+def _run_graded_sample(inputs, params, weights, tap_starts, tap_targets, tap_weights, conv_weights, column_synapses, bias, n_neurons, recorded, counts):
     n_layers = params.shape[0]
-    n_inputs, steps = inputs.shape
-    sigma = np.zeros(n_neurons, dtype=np.int64)
-    act = np.zeros(n_neurons, dtype=np.int64)
-    residue = np.zeros(n_neurons, dtype=np.int64)
-    error = np.zeros(n_neurons, dtype=np.int64)
-    message = np.zeros(n_neurons, dtype=np.int64)
+    steps, n_inputs = inputs.shape  # time-major, as is recorded
+    # int32 state: every value is an int32 that wraps (Lava's), and half the bytes of int64
+    sigma = np.zeros(n_neurons, dtype=np.int32)
+    act = np.zeros(n_neurons, dtype=np.int32)
+    residue = np.zeros(n_neurons, dtype=np.int32)
+    error = np.zeros(n_neurons, dtype=np.int32)
     ring_total = 0
-    max_out = 0
+    max_n = n_inputs
     for layer in range(n_layers):
-        ring_total += 2 * params[layer, G_N_OUT]
-        max_out = max(max_out, params[layer, G_N_OUT])
-    ring = np.zeros(ring_total, dtype=np.int64)
-    sums = np.zeros(max_out, dtype=np.int64)
-    active = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
-    values = np.zeros(max(n_inputs, max_out) + 1, dtype=np.int64)
+        ring_total += 2 * params[layer, G_RING_SLOTS]
+        max_n = max(max_n, params[layer, G_N_OUT])
+    ring = np.zeros(ring_total, dtype=np.int32)  # sums modulo 2**32 (see PackedGraded)
+    sums = np.zeros(max_n, dtype=np.int32)
+    a_in = np.zeros(max_n, dtype=np.int64)  # a layer's input this step
+    unrecorded = np.zeros(max_n, dtype=np.int32)  # the messages of a layer that is not recorded
+    # the messages a layer receives (which source, what value modulo 2**32), listed by the layer before
+    # as it computes them; two lists, as a layer reads one while it fills the other
+    active_lists = np.zeros((2, max_n + 1), dtype=np.int64)
+    value_lists = np.zeros((2, max_n + 1), dtype=np.int32)
     for t in range(steps):
+        n_active = 0
         for layer in range(n_layers):
             p = params[layer]
-            n_in = p[G_N_IN]
             n_out = p[G_N_OUT]
             off = p[G_NEURON_OFF]
             synapse = p[G_SYNAPSE]
-            now = p[G_RING_OFF] + (t % 2) * n_out
-            due = p[G_RING_OFF] + ((t + 1) % 2) * n_out
-            if synapse == SYNAPSE_DRIVE:  # a Delta input: frame t arrives at step t
-                for n in range(n_out):
-                    ring[now + n] = inputs[n, t]
-            else:
-                # this step's messages from the source, binary where the source sends binary spikes
-                n_active = 0
-                for i in range(n_in):
-                    value = inputs[i, t] if layer == 0 else message[params[layer - 1, G_NEURON_OFF] + i]
-                    if value != 0:
+            now = p[G_RING_OFF] + (t % 2) * p[G_RING_SLOTS]
+            due = p[G_RING_OFF] + ((t + 1) % 2) * p[G_RING_SLOTS]
+            active = active_lists[layer % 2]
+            values = value_lists[layer % 2]
+            if layer == 0 and synapse != SYNAPSE_DRIVE:  # a network without an input layer: spikes arrive as they are
+                for i in range(n_inputs):
+                    if inputs[t, i] != 0:
                         active[n_active] = i
-                        values[n_active] = 1 if p[G_SOURCE_BINARY] else value
+                        values[n_active] = 1 if p[G_SOURCE_BINARY] else inputs[t, i]
                         n_active += 1
+            if synapse != SYNAPSE_DRIVE:  # a Delta input reads frame t at step t below
                 synaptic_ops = 0
+                col_off = p[G_COL_OFF]
                 for k in range(n_active):
-                    synaptic_ops += column_synapses[p[G_COL_OFF] + active[k]]
+                    synaptic_ops += column_synapses[col_off + active[k]]
                 counts[layer, C_INPUT] += n_active
                 counts[layer, C_SYNOPS] += synaptic_ops
-                if synapse == SYNAPSE_DENSE:
-                    for n in range(n_out):
-                        sums[n] = 0
-                    w_off = p[G_W_OFF]
-                    for k in range(n_active):
-                        row = w_off + active[k] * n_out
-                        value = values[k]
-                        for n in range(n_out):
-                            sums[n] += weights[row + n] * value
-                    left = p[G_LEFT_SHIFT]
-                    right = p[G_RIGHT_SHIFT]
-                    for n in range(n_out):
-                        total = _wrap32(sums[n])
-                        ring[due + n] = _wrap32(total << left) if left > 0 else total >> right
-                else:
-                    base = p[G_TABLE_OFF]
-                    for k in range(n_active):
-                        source = base + active[k]
-                        value = values[k]
-                        for entry in range(table_starts[source], table_starts[source + 1]):
-                            ring[due + table_targets[entry]] += np.int64(table_weights[entry]) * value
-            # --- neurons ---
-            role = p[G_ROLE]
-            vth = p[G_VTH]
-            state_exp = p[G_STATE_EXP]
-            n_fired = 0
-            n_busy = 0
-            for n in range(n_out):
-                a_in = ring[now + n]
-                ring[now + n] = 0
-                if synapse == SYNAPSE_TABLE:
-                    a_in = _wrap(a_in, CONV_SUM_BITS)
-                idx = off + n
-                if role == ROLE_SIGMA:
-                    sigma[idx] = _wrap32(a_in + sigma[idx])
-                    message[idx] = sigma[idx]
-                    n_busy += a_in != 0
-                    n_fired += sigma[idx] != 0
-                    continue
-                if role == ROLE_DELTA:
-                    new_act = _wrap32(a_in << p[G_IN_SHIFT])
-                else:
-                    sigma[idx] = _wrap32(a_in + sigma[idx])
-                    new_act = _wrap32(sigma[idx] + bias[idx])
-                    if p[G_RELU] and new_act < 0:
-                        new_act = 0
-                n_busy += (a_in != 0) | (residue[idx] != 0) | (new_act != act[idx])
-                delta = _wrap32(_wrap32(new_act - act[idx]) + residue[idx])
-                if p[G_CUM_ERROR]:
-                    error[idx] = _wrap32(error[idx] + delta)
-                    spike = delta if _abs32(error[idx]) >= vth else 0
-                    if spike != 0:
-                        error[idx] = 0
-                else:
-                    spike = delta if _abs32(delta) >= vth else 0
-                residue[idx] = _wrap32(delta - spike)
-                act[idx] = new_act
-                message[idx] = spike >> state_exp
-                n_fired += message[idx] != 0
-            if p[G_RECORD_OFF] >= 0:
+            if synapse == SYNAPSE_DENSE:
                 for n in range(n_out):
-                    recorded[p[G_RECORD_OFF] + n, t] = message[off + n]
-            counts[layer, C_OUTPUT] += n_fired
+                    sums[n] = 0
+                w_off = p[G_W_OFF]
+                for k in range(n_active):
+                    row = np.uint64(w_off + active[k] * n_out)  # unsigned: no negative-index check, so it vectorizes
+                    value32 = values[k]
+                    for n in range(np.uint64(n_out)):
+                        sums[n] += weights[row + n] * value32
+                left = p[G_LEFT_SHIFT]
+                right = p[G_RIGHT_SHIFT]
+                for n in range(n_out):
+                    total = np.int64(sums[n])
+                    ring[due + n] = _wrap32(total << left) if left > 0 else total >> right
+            elif synapse == SYNAPSE_TABLE:
+                base = p[G_TABLE_OFF]
+                width = p[G_CONV_GROUP_SLOTS]
+                # the width as a constant where it is a padded one (see PackedGraded)
+                if width == 64:
+                    _scatter_conv(64, ring, due, active, values, n_active, base, tap_starts, tap_targets, tap_weights, conv_weights)
+                elif width == 128:
+                    _scatter_conv(128, ring, due, active, values, n_active, base, tap_starts, tap_targets, tap_weights, conv_weights)
+                else:
+                    _scatter_conv(width, ring, due, active, values, n_active, base, tap_starts, tap_targets, tap_weights, conv_weights)
+            # --- neurons: this step's input, then each neuron's message, recorded and listed for the next layer ---
+            if synapse == SYNAPSE_DRIVE:  # a Delta input: frame t arrives at step t
+                for n in range(n_out):
+                    a_in[n] = inputs[t, n]
+            elif synapse == SYNAPSE_TABLE:  # neuron (channel, pixel) sums channels-last: read in ring order
+                pixels = p[G_CONV_PIXELS]
+                group_out = p[G_CONV_GROUP_OUT]
+                group_slots = p[G_CONV_GROUP_SLOTS]
+                groups = n_out // (pixels * group_out)
+                block = now
+                for pixel in range(pixels):
+                    for group in range(groups):
+                        for out in range(group_out):
+                            a_in[(group * group_out + out) * pixels + pixel] = _wrap(np.int64(ring[block + out]), CONV_SUM_BITS)
+                        block += group_slots
+                ring[now : now + p[G_RING_SLOTS]] = 0
+            else:
+                for n in range(n_out):
+                    a_in[n] = ring[now + n]
+                    ring[now + n] = 0
+            record_off = p[G_RECORD_OFF]
+            messages = recorded[t, record_off : record_off + n_out] if record_off >= 0 else unrecorded[:n_out]
+            end = off + n_out
+            next_binary = layer < n_layers - 1 and params[layer + 1, G_SOURCE_BINARY] != 0
+            vth, in_shift, state_exp = p[G_VTH], p[G_IN_SHIFT], p[G_STATE_EXP]
+            relu_floor = np.int64(0) if p[G_RELU] else np.int64(-2147483648)
+            cum_mask = np.int64(-1) if p[G_CUM_ERROR] else np.int64(0)
+            next_active, next_values = active_lists[(layer + 1) % 2], value_lists[(layer + 1) % 2]
+            # the role as a constant, so each role's loop is compiled without the others' branches
+            if p[G_ROLE] == ROLE_DELTA:
+                n_next, n_busy = _graded_layer(
+                    ROLE_DELTA, a_in, n_out, vth, in_shift, state_exp, relu_floor, cum_mask,
+                    sigma[off:end], act[off:end], residue[off:end], error[off:end], bias[off:end], messages, next_active, next_values, next_binary,
+                )
+            elif p[G_ROLE] == ROLE_SIGMA_DELTA:
+                n_next, n_busy = _graded_layer(
+                    ROLE_SIGMA_DELTA, a_in, n_out, vth, in_shift, state_exp, relu_floor, cum_mask,
+                    sigma[off:end], act[off:end], residue[off:end], error[off:end], bias[off:end], messages, next_active, next_values, next_binary,
+                )
+            else:
+                n_next, n_busy = _graded_layer(
+                    ROLE_SIGMA, a_in, n_out, vth, in_shift, state_exp, relu_floor, cum_mask,
+                    sigma[off:end], act[off:end], residue[off:end], error[off:end], bias[off:end], messages, next_active, next_values, next_binary,
+                )
+            counts[layer, C_OUTPUT] += n_next
             counts[layer, C_ACTIVE] += n_busy
             counts[layer, C_INACTIVE] += n_out - n_busy
+            n_active = n_next
