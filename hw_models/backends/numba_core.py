@@ -665,11 +665,11 @@ def _record_spikes(recorded, record_off, fired, neuron_off, n_out, t):
 
 # Columns of the graded per-layer parameter table.
 (
-    G_N_IN, G_N_OUT, G_SYNAPSE, G_W_OFF, G_NEURON_OFF, G_COL_OFF, G_TABLE_OFF, G_LEFT_SHIFT, G_RIGHT_SHIFT,
+    G_N_OUT, G_SYNAPSE, G_W_OFF, G_NEURON_OFF, G_COL_OFF, G_TABLE_OFF, G_LEFT_SHIFT, G_RIGHT_SHIFT,
     G_ROLE, G_VTH, G_IN_SHIFT, G_STATE_EXP, G_RELU, G_CUM_ERROR, G_SOURCE_BINARY, G_RECORD_OFF, G_RING_OFF,
-    G_RING_SLOTS, G_CONV_PIXELS, G_CONV_PIXEL_SLOTS, G_CONV_GROUP_OUT, G_CONV_GROUP_SLOTS,
-) = range(23)
-N_GRADED_PARAMS = 23
+    G_RING_SLOTS, G_CONV_PIXELS, G_CONV_GROUP_OUT, G_CONV_GROUP_SLOTS,
+) = range(21)
+N_GRADED_PARAMS = 21
 CONV_BLOCK = 64  # a conv group of more than CONV_BLOCK / 4 channels is padded to a multiple of this (see PackedGraded)
 ROLE_DELTA, ROLE_SIGMA_DELTA, ROLE_SIGMA = 0, 1, 2
 ROLE_CODES = {"delta": ROLE_DELTA, "sigma_delta": ROLE_SIGMA_DELTA, "sigma": ROLE_SIGMA}
@@ -748,7 +748,7 @@ def pack_graded(network: Network, record_layers: bool) -> PackedGraded:
     for index, layer in enumerate(network.layers):
         model = layer.sigma_delta
         synapse, layer_w_off, table_off, left, right = SYNAPSE_DRIVE, 0, 0, 0, 0
-        ring_slots, pixels, pixel_slots, group_out, group_slots = layer.n_out, 0, 0, 0, 0
+        ring_slots, pixels, group_out, group_slots = layer.n_out, 0, 0, 0
         if isinstance(layer, DenseLayer):
             synapse = SYNAPSE_DENSE
             weights.append(_wrap32_array(layer.effective_weights().astype(np.int64).T.ravel()))
@@ -767,18 +767,17 @@ def pack_graded(network: Network, record_layers: bool) -> PackedGraded:
             vector_off += layer_vectors.size
             pixels = layer.out_shape[1] * layer.out_shape[2]
             group_out, group_slots = layer.out_shape[0] // layer.groups, _group_slots(layer)
-            pixel_slots = layer.groups * group_slots
-            ring_slots = pixels * pixel_slots
+            ring_slots = pixels * layer.groups * group_slots
         synapses, _ = layer.fan_out()
         col_syn.append(synapses)
         bias = np.zeros(layer.n_out, dtype=np.int64) if isinstance(layer, InputLayer) else layer.neuron_bias.astype(np.int64)
         biases.append(_wrap32_array(bias << model.scale_exp))
         records = record_layers or index == n_layers - 1
         params[index] = (
-            layer.n_in, layer.n_out, synapse, layer_w_off, neuron_off, col_off, table_off, left, right,
+            layer.n_out, synapse, layer_w_off, neuron_off, col_off, table_off, left, right,
             ROLE_CODES[model.role], layer.vth << model.scale_exp, model.scale_exp, model.state_exp,
             int(model.activation == "relu"), int(model.cum_error), int(source_bits[index] == 0),
-            record_off if records else -1, ring_off, ring_slots, pixels, pixel_slots, group_out, group_slots,
+            record_off if records else -1, ring_off, ring_slots, pixels, group_out, group_slots,
         )
         neuron_off += layer.n_out
         col_off += layer.n_in
