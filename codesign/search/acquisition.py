@@ -137,6 +137,8 @@ def optimize_acquisition(
     rng: np.random.Generator,
     exclude: np.ndarray,
     anchors: np.ndarray | None = None,
+    keep_away: np.ndarray | None = None,
+    keep_away_radius: float = 0.0,
     n_candidates: int = 1024,
     n_local: int = 5,
     local_rounds: int = 3,
@@ -151,7 +153,8 @@ def optimize_acquisition(
     (e.g. the current Pareto set); the best few are refined by L-BFGS-B on their continuous
     columns (autograd through the GP posterior), then by shrinking random perturbations of
     every column (integers and one-hot categoricals move only this way and stay valid).
-    Points within 1e-9 of `exclude` (observed or pending) are never returned.
+    Points within 1e-9 of `exclude` (observed or pending) are never returned, nor points within
+    `keep_away_radius` (max-norm) of `keep_away` (a batch's pending members: no near-duplicates).
     With `local_radius` (and anchors) the search is local: no global design, only the anchors'
     perturbations (several scales) are scored, and gradient steps stay within `local_radius`
     of their start; it keeps BO from spending every step at the cube's uncertain corners.
@@ -159,15 +162,19 @@ def optimize_acquisition(
     """
 
     local = local_radius is not None and anchors is not None and len(anchors) > 0
-    X = _candidates(space, rng, exclude, anchors, n_candidates, anchor_scales, global_design=not local)
+
+    def drop(X: np.ndarray) -> np.ndarray:
+        return _drop_near(_drop_near(X, exclude), keep_away, keep_away_radius)
+
+    X = _candidates(space, rng, drop, anchors, n_candidates, anchor_scales, global_design=not local)
     if X.shape[0] == 0:  # every candidate was excluded: any unseen point will do
         return np.stack([space.to_unit(space.sample(rng, 1)[0])])[0], 0.0
     s = _score_numpy(score, X)
     top = np.argsort(-s, kind="stable")[:n_local]
     best_X, best_s = X[top].copy(), s[top].copy()
     if gradient_steps > 0:
-        _refine_by_gradient(score, space, best_X, best_s, exclude, gradient_steps, local_radius if local else None)
-    _refine_by_perturbation(score, space, rng, best_X, best_s, exclude, local_rounds, local_samples)
+        _refine_by_gradient(score, space, best_X, best_s, drop, gradient_steps, local_radius if local else None)
+    _refine_by_perturbation(score, space, rng, best_X, best_s, drop, local_rounds, local_samples)
     k = int(np.argmax(best_s))
     return best_X[k], float(best_s[k])
 
@@ -177,7 +184,7 @@ def _score_numpy(score: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray) -
         return score(torch.as_tensor(X, dtype=DTYPE)).numpy()
 
 
-def _candidates(space: Space, rng: np.random.Generator, exclude: np.ndarray, anchors, n_candidates: int,
+def _candidates(space: Space, rng: np.random.Generator, drop: Callable, anchors, n_candidates: int,
                 anchor_scales: Sequence[float], global_design: bool) -> np.ndarray:
     """The starting set: a scrambled Sobol design of the cube (unless the search is local) plus
     perturbations of the anchors at each scale, minus duplicates and excluded points; random
@@ -196,13 +203,13 @@ def _candidates(space: Space, rng: np.random.Generator, exclude: np.ndarray, anc
         reps = np.repeat(anchors, per, axis=0)
         around = [_project(space, _perturb(space, reps, rng, sigma, 0.2)) for sigma in anchor_scales]
         X = np.vstack([X] + around)
-    X = _drop_near(_unique_rows(X), exclude)
+    X = drop(_unique_rows(X))
     if X.shape[0] == 0:
-        X = _drop_near(_project(space, np.stack([space.to_unit(p) for p in space.sample(rng, 256)])), exclude)
+        X = drop(_project(space, np.stack([space.to_unit(p) for p in space.sample(rng, 256)])))
     return X
 
 
-def _refine_by_gradient(score, space: Space, best_X: np.ndarray, best_s: np.ndarray, exclude: np.ndarray,
+def _refine_by_gradient(score, space: Space, best_X: np.ndarray, best_s: np.ndarray, drop: Callable,
                         steps: int, radius: float | None) -> None:
     """L-BFGS-B on the continuous columns of every start; a start keeps its refinement only if it
     scores higher and is not excluded (in place)."""
@@ -210,7 +217,7 @@ def _refine_by_gradient(score, space: Space, best_X: np.ndarray, best_s: np.ndar
     if not columns.size:
         return
     refined = _project(space, _gradient_refine(score, best_X, columns, steps, radius))
-    keep = _drop_near(refined, exclude)
+    keep = drop(refined)
     if not keep.shape[0]:
         return
     ok = np.array([any(np.array_equal(r, k) for k in keep) for r in refined])
@@ -220,14 +227,14 @@ def _refine_by_gradient(score, space: Space, best_X: np.ndarray, best_s: np.ndar
 
 
 def _refine_by_perturbation(score, space: Space, rng: np.random.Generator, best_X: np.ndarray,
-                            best_s: np.ndarray, exclude: np.ndarray, rounds: int, samples: int) -> None:
+                            best_s: np.ndarray, drop: Callable, rounds: int, samples: int) -> None:
     """Shrinking random perturbations of every column around each start (integers and one-hot
     categoricals move only this way and stay valid); improvements replace the start (in place)."""
     for round_ in range(rounds):
         sigma = 0.05 * (0.5**round_)
         # every start's perturbations scored in one call (scoring is overhead-bound at these sizes)
         cands = [
-            _drop_near(_unique_rows(_project(space, _perturb(space, np.repeat(best_X[i : i + 1], samples, axis=0), rng, sigma, 0.15))), exclude)
+            drop(_unique_rows(_project(space, _perturb(space, np.repeat(best_X[i : i + 1], samples, axis=0), rng, sigma, 0.15))))
             for i in range(best_X.shape[0])
         ]
         sizes = [c.shape[0] for c in cands]

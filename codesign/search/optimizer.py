@@ -3,7 +3,8 @@
 Per proposal: one GP per objective (on Yeo-Johnson-warped minimization values), one per
 constrained metric, and one on success/failure labels once something has crashed, all
 fitted on the study's history (cached on it); pending and running trials enter as
-Kriging-believer fantasies (observed at their predicted mean), so `ask(n)` spreads a batch.
+Kriging-believer fantasies (observed at their predicted mean), so `ask(n)` spreads a batch,
+and EHVI's front counts them one posterior sd worse than predicted (PENDING_FRONT_SD).
 The score is exact expected hypervolume improvement (<= 3 objectives) or ParEGO's expected
 improvement of a random augmented-Chebyshev scalarization (> 3), times the probability that
 the constraints hold and that the trial does not fail. EHVI's reference point is the user's
@@ -96,6 +97,14 @@ ANCHOR_SCALES = (0.02, 0.05, 0.1, 0.2)  # perturbation scales around the Pareto 
 LOCAL_EVERY = 2  # every LOCAL_EVERY-th proposal searches only around the Pareto set
 LOCAL_RADIUS = 0.1  # how far its gradient steps may move from their start (unit cube)
 EHVI_MAX_OBJECTIVES = 3  # above this the box decomposition grows too fast: ParEGO instead
+# A pending trial was chosen for its promise, so it tends to do worse than predicted (the winner's
+# curse): in EHVI's front it counts this many posterior sds worse than its mean. At its mean, it
+# covers what a batch's later members might have improved on next to it, and a batch on DTLZ2
+# spread over the cube's corners instead of refining one (benchmarks/README.md, "Batches").
+PENDING_FRONT_SD = 1.0
+# ...which lets a member score next to another one; closer than this (max-norm, unit cube) the two
+# would measure the same thing, so a batch's members keep this far apart
+PENDING_KEEP_AWAY = 0.01
 
 
 class BayesianOptimizer(Sampler):
@@ -247,6 +256,7 @@ class BayesianOptimizer(Sampler):
             exclude = np.vstack([self._X(history.trials), self._X(pending)])
             x, _ = optimize_acquisition(
                 score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates,
+                keep_away=self._X(pending), keep_away_radius=PENDING_KEEP_AWAY,
                 gradient_steps=self.refine_steps,
                 **self._search_region(history),
             )
@@ -263,7 +273,8 @@ class BayesianOptimizer(Sampler):
 
     def _acquisition(self, rng: np.random.Generator, history: History):
         """The score to maximize over model-space points, and anchor points for local search.
-        Pending and running trials enter as Kriging-believer fantasies."""
+        Pending and running trials enter as Kriging-believer fantasies (the models observe them at
+        their predicted means; EHVI's front counts them PENDING_FRONT_SD sds worse)."""
         models = self.fit_models(history)
         observed = history.observed
         pending = [t.params for t in history.pending]
@@ -278,6 +289,9 @@ class BayesianOptimizer(Sampler):
         obj_models = dict(models["objectives"])
         metric_models = dict(models["metrics"])
         if len(X_pend):
+            preds = [obj_models[n].predict(X_pend) for n in names]
+            pending_front = np.column_stack([(mean + PENDING_FRONT_SD * var.sqrt()).numpy() for mean, var in preds])
+            pending_front = (pending_front - low) / scale
             for group in (obj_models, metric_models):
                 for name, gp in group.items():
                     group[name] = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
@@ -296,9 +310,10 @@ class BayesianOptimizer(Sampler):
         if use_ehvi:
             acq = None
             if feasible:
-                # plug-in noisy EHVI: the front is the posterior mean at feasible points (+ fantasies)
-                front_X = np.vstack([X_feas, X_pend]) if len(X_pend) else X_feas
-                front = objectives_at(front_X)[0].numpy()
+                # plug-in noisy EHVI: the front is the posterior mean at feasible points (+ pending)
+                front = objectives_at(X_feas)[0].numpy()
+                if len(X_pend):
+                    front = np.vstack([front, pending_front])
                 front = front[is_non_dominated(front)]
                 if self.reference_point is not None:  # the user's: only improvement inside it counts
                     warped = np.array([float(warp(v)) for warp, v in zip(warps, self.reference_point)])
