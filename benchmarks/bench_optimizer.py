@@ -30,8 +30,9 @@ from codesign.search.pareto import hypervolume  # noqa: E402
 
 # codesign-bo-ref is the same optimizer told the problem's reference point (its `reference_point`
 # argument: the worst values worth having); the Optuna samplers have no such input.
-# codesign-bo-batch4 is codesign-bo asked for 4 trials at a time (`ask(4)`: Kriging-believer
-# fantasies spread the batch), all 4 told before the next batch, as 4 parallel workers would.
+# codesign-bo-batch4 is codesign-bo asked for 4 trials at a time (`ask(4)`: pending members are
+# Kriging-believer fantasies, counted one sd worse in EHVI's front), all 4 told before the next
+# batch, as 4 parallel workers would.
 METHODS = ["codesign-bo", "codesign-bo-ref", "codesign-bo-batch4", "random", "sobol", "optuna-tpe", "optuna-nsga2",
            "optuna-gp"]
 BATCH = 4
