@@ -250,13 +250,11 @@ class BayesianOptimizer(Sampler):
     def _propose(self, rng: np.random.Generator, history: History) -> dict:
         if len(history.trials) < self.n_initial or len(history.observed) < 2:
             return self.space.from_cube(sobol_point(self.space.cube_dim, self.seed, len(history.trials)))
-        pending = [t.params for t in history.pending]
         with torch_threads(1):
             score, anchors = self._acquisition(rng, history)
-            exclude = np.vstack([self._X(history.trials), self._X(pending)])
-            x, _ = optimize_acquisition(
-                score, self.space, rng, exclude=exclude, anchors=anchors, n_candidates=self.n_candidates,
-                keep_away=self._X(pending), keep_away_radius=PENDING_KEEP_AWAY,
+            x, _ = optimize_acquisition(  # history.trials holds the pending ones too
+                score, self.space, rng, exclude=self._X(history.trials), anchors=anchors, n_candidates=self.n_candidates,
+                keep_away=self._X(history.pending), keep_away_radius=PENDING_KEEP_AWAY,
                 gradient_steps=self.refine_steps,
                 **self._search_region(history),
             )
@@ -289,12 +287,13 @@ class BayesianOptimizer(Sampler):
         obj_models = dict(models["objectives"])
         metric_models = dict(models["metrics"])
         if len(X_pend):
-            preds = [obj_models[n].predict(X_pend) for n in names]
-            pending_front = np.column_stack([(mean + PENDING_FRONT_SD * var.sqrt()).numpy() for mean, var in preds])
+            preds = {name: gp.predict(X_pend) for name, gp in obj_models.items()}
+            pending_front = np.column_stack([(preds[n][0] + PENDING_FRONT_SD * preds[n][1].sqrt()).numpy() for n in names])
             pending_front = (pending_front - low) / scale
-            for group in (obj_models, metric_models):
-                for name, gp in group.items():
-                    group[name] = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
+            for name, gp in obj_models.items():
+                obj_models[name] = gp.condition_on(X_pend, preds[name][0].numpy())
+            for name, gp in metric_models.items():
+                metric_models[name] = gp.condition_on(X_pend, gp.predict(X_pend)[0].numpy())
 
         def objectives_at(X) -> tuple[torch.Tensor, torch.Tensor]:
             """Normalized minimization targets: 0 = best observed, 1 = worst observed."""
