@@ -1,4 +1,4 @@
-"""Benchmark: codesign's BayesianOptimizer against random search and Optuna's multi-objective samplers.
+"""Benchmark: codesign's BayesianOptimizer against random search, Optuna's multi-objective samplers and BoTorch's qLogNEHVI.
 
 Same budget for every method (default 40 evaluations, 5 seeds) on BraninCurrin (2-D, 2
 objectives), ZDT1 (6-D, 2 objectives) and DTLZ2 (6-D, 3 objectives). Reports the median
@@ -9,7 +9,7 @@ time per proposal. Prints a rich table and writes a PNG of hypervolume vs evalua
 
     PYTHONPATH=. python benchmarks/bench_optimizer.py [--budget 40] [--seeds 5] [--problems ...]
 
-Optuna is a benchmark-only dependency (requirements/bench.txt).
+Optuna and BoTorch are benchmark-only dependencies (requirements/bench.txt).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -33,8 +34,13 @@ from codesign.search.pareto import hypervolume  # noqa: E402
 # codesign-bo-batch4 is codesign-bo asked for 4 trials at a time (`ask(4)`: pending members are
 # Kriging-believer fantasies, counted one sd worse in EHVI's front), all 4 told before the next
 # batch, as 4 parallel workers would.
-METHODS = ["codesign-bo", "codesign-bo-ref", "codesign-bo-batch4", "random", "sobol", "optuna-tpe", "optuna-nsga2",
-           "optuna-gp"]
+# botorch-qnehvi(-batch4) is BoTorch's qLogNEHVI asked for 1 (or 4, sequential greedy) candidates at a
+# time: the peer for batch quality, since it integrates pending points jointly (Monte Carlo over the
+# posterior). Opt-in (about a minute per run on one thread), so not in the default list.
+DEFAULT_METHODS = ["codesign-bo", "codesign-bo-ref", "codesign-bo-batch4", "random", "sobol", "optuna-tpe",
+                   "optuna-nsga2", "optuna-gp"]
+METHODS = DEFAULT_METHODS + ["botorch-qnehvi", "botorch-qnehvi-batch4"]
+BATCH_PAIRS = [("codesign-bo", "codesign-bo-batch4"), ("botorch-qnehvi", "botorch-qnehvi-batch4")]
 BATCH = 4
 NSGA2_POPULATION = 10  # so the population evolves within a 40-evaluation budget (optuna's default is 50)
 
@@ -96,13 +102,56 @@ def run_optuna(method: str, problem: Problem, budget: int, seed: int):
     return curve, times
 
 
+def run_botorch(method: str, problem: Problem, budget: int, seed: int):
+    """BoTorch's qLogNEHVI as its tutorials set it up (one GP per objective, 128 QMC samples,
+    sequential greedy batches), from the same size of scrambled Sobol design as codesign-bo."""
+    import torch
+    from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import ModelListGP, SingleTaskGP
+    from botorch.models.transforms import Standardize
+    from botorch.optim import optimize_acqf
+    from botorch.sampling import SobolQMCNormalSampler
+    from gpytorch.mlls import SumMarginalLogLikelihood
+    from linear_operator.utils.warnings import NumericalWarning
+
+    warnings.filterwarnings("ignore", category=NumericalWarning)  # "added jitter", once per fit on near-duplicate points
+    torch.manual_seed(seed)
+    batch = BATCH if method == "botorch-qnehvi-batch4" else 1
+    n_initial = max(8, problem.dim + 2)  # codesign-bo's default
+    X = torch.quasirandom.SobolEngine(problem.dim, scramble=True, seed=seed).draw(n_initial).double()
+    bounds = torch.stack([torch.zeros(problem.dim), torch.ones(problem.dim)]).double()
+    ref_point = [-r for r in problem.ref_point]  # BoTorch maximizes
+    Y, curve, times = [], [], [0.0] * n_initial
+    for x in X:
+        Y.append(problem(x.numpy()))
+        curve.append(hv_fraction(Y, problem))
+    while len(Y) < budget:
+        start = time.perf_counter()
+        Yt = -torch.tensor(np.array(Y), dtype=torch.double)
+        model = ModelListGP(*(SingleTaskGP(X, Yt[:, [i]], outcome_transform=Standardize(1)) for i in range(Yt.shape[1])))
+        fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
+        acquisition = qLogNoisyExpectedHypervolumeImprovement(
+            model=model, ref_point=ref_point, X_baseline=X, prune_baseline=True,
+            sampler=SobolQMCNormalSampler(torch.Size([128])))
+        candidates, _ = optimize_acqf(acquisition, bounds=bounds, q=min(batch, budget - len(Y)), num_restarts=10,
+                                      raw_samples=256, sequential=True, options={"batch_limit": 5, "maxiter": 200})
+        candidates = candidates.detach()
+        times.extend([(time.perf_counter() - start) / len(candidates)] * len(candidates))
+        X = torch.cat([X, candidates])
+        for x in candidates:
+            Y.append(problem(x.numpy()))
+            curve.append(hv_fraction(Y, problem))
+    return curve, times
+
+
 def run_one(job: tuple[str, str, int, int, int]) -> dict:
     method, problem_name, budget, seed, threads = job
     import torch
 
     torch.set_num_threads(threads)
     problem = PROBLEMS[problem_name]
-    runner = run_optuna if method.startswith("optuna") else run_codesign
+    runner = run_optuna if method.startswith("optuna") else run_botorch if method.startswith("botorch") else run_codesign
     curve, times = runner(method, problem, budget, seed)
     return {"method": method, "problem": problem_name, "seed": seed, "curve": curve, "times": times}
 
@@ -123,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=40, help="evaluations per run (default 40)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds per method and problem (default 5)")
     parser.add_argument("--problems", default=",".join(PROBLEMS), help="comma-separated, from: " + ", ".join(PROBLEMS))
-    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, from: " + ", ".join(METHODS))
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                        help="comma-separated, from: " + ", ".join(METHODS) + " (botorch-* are opt-in)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (timings are per process)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per process (default 2)")
     parser.add_argument("--png", default="benchmarks/bench_optimizer.png", help="hypervolume-vs-evaluations plot")
@@ -144,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("optuna is not installed (pip install -r requirements/bench.txt); skipping optuna-*", file=sys.stderr)
             methods = [m for m in methods if not m.startswith("optuna")]
+    if any(m.startswith("botorch") for m in methods):
+        try:
+            import botorch  # noqa: F401
+        except ImportError:
+            print("botorch is not installed (pip install -r requirements/bench.txt); skipping botorch-*", file=sys.stderr)
+            methods = [m for m in methods if not m.startswith("botorch")]
     if "optuna-gp" in methods and not optuna_has_multiobjective_gp():
         print("this optuna's GPSampler has no multi-objective support (needs >= 4.4); skipping optuna-gp", file=sys.stderr)
         methods.remove("optuna-gp")
@@ -202,12 +258,14 @@ def report(results, problems, methods, args, wall):
             )
         table.add_section()
     console.print(table)
-    if "codesign-bo" in methods and "codesign-bo-batch4" in methods:
+    for sequential, batched in BATCH_PAIRS:
+        if sequential not in methods or batched not in methods:
+            continue
         for p in problems:
-            one, four = (float(np.median(_cell(results, p, m)[0])) for m in ("codesign-bo", "codesign-bo-batch4"))
+            one, four = (float(np.median(_cell(results, p, m)[0])) for m in (sequential, batched))
             ratio = four / one if one > 0 else float("nan")
-            console.print(f"batch quality {p}: ask({BATCH}) median {four:.4f} vs ask(1) {one:.4f} = {ratio:.3f} "
-                          f"({'within' if ratio >= 0.95 else 'NOT within'} 5%)")
+            console.print(f"batch quality {p}, {sequential}: {BATCH} at a time median {four:.4f} vs 1 at a time {one:.4f} "
+                          f"= {ratio:.3f} ({'within' if ratio >= 0.95 else 'NOT within'} 5%)")
     for p in problems:
         console.print(f"max HV {p}: {PROBLEMS[p].max_hv:.6g} at ref {PROBLEMS[p].ref_point} ({PROBLEMS[p].max_hv_source})")
     console.print(f"wall time {wall:.0f} s; times are optimizer time per ask, {args.threads} torch threads")
