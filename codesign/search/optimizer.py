@@ -275,7 +275,6 @@ class BayesianOptimizer(Sampler):
         their predicted means; EHVI's front counts them PENDING_FRONT_SD sds worse)."""
         models = self.fit_models(history)
         observed = history.observed
-        pending = [t.params for t in history.pending]
         names, m = self.objective_names, len(self.objectives)
         Y, warps = models["targets"]  # fitting the warps' lambdas is not cheap: once per history
         low, high = Y.min(axis=0), Y.max(axis=0)
@@ -283,7 +282,7 @@ class BayesianOptimizer(Sampler):
         low_t, scale_t = torch.as_tensor(low), torch.as_tensor(scale)
 
         # Kriging believer: pending points are observed at their predicted means
-        X_pend = self._X(pending)
+        X_pend = self._X(history.pending)  # rows cached by trial, as for the observed ones
         obj_models = dict(models["objectives"])
         metric_models = dict(models["metrics"])
         if len(X_pend):
